@@ -1,0 +1,125 @@
+"""Field-value normalisers shared by every input format: dates, document type, 文号."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "o": 0, "一": 1, "二": 2, "三": 3,
+              "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+_NUM_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*(?:[-/.年])\s*(\d{1,2})\s*(?:[-/.月])\s*(\d{1,2})(?!\d)")
+_CN_DATE = re.compile(r"([〇零○OoＯ一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月"
+                      r"([一二三四五六七八九十]{1,3})日")
+
+
+def _cn_small(s: str) -> int:
+    """一 .. 三十一 as an int."""
+    if s == "十":
+        return 10
+    if s.startswith("十"):
+        return 10 + _CN_DIGITS[s[1]]
+    if s.endswith("十"):
+        return _CN_DIGITS[s[0]] * 10
+    if "十" in s:
+        a, b = s.split("十")
+        return _CN_DIGITS[a] * 10 + _CN_DIGITS[b]
+    return _CN_DIGITS[s]
+
+
+def _iso(y: int, m: int, d: int) -> str:
+    if not (1900 <= y <= 2100 and 1 <= m <= 12 and 1 <= d <= 31):
+        return ""
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def parse_date(text: str | None) -> str:
+    """The first date in *text* as ISO ``YYYY-MM-DD``, or "" when there is none.
+
+    Accepts 2021-01-29, 2021年01月29日, 2021/1/29, 2021.1.29, 2021-01-29 15:07 and
+    二〇二一年一月二十九日."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text))
+    m = _NUM_DATE.search(text)
+    if m:
+        iso = _iso(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if iso:
+            return iso
+    m = _CN_DATE.search(text)
+    if m:
+        try:
+            y = int("".join(str(_CN_DIGITS[c]) for c in m.group(1)))
+            return _iso(y, _cn_small(m.group(2)), _cn_small(m.group(3)))
+        except (KeyError, ValueError):
+            return ""
+    return ""
+
+
+# Types that describe the document whatever it wraps: an interpretation of a 通知 is a 解读.
+_PRIORITY_TYPES = ("解读", "征求意见稿", "年度报告")
+# Ordinary types, longest first so that 实施细则 wins over 细则 and 通告 is not read as 告.
+_TYPES = ("实施细则", "实施意见", "实施方案", "管理办法", "工作报告", "通知", "公告", "通告",
+          "意见", "办法", "规定", "决定", "批复", "复函", "函", "细则", "方案", "规划", "条例",
+          "决议", "命令", "报告", "答复", "公示", "公报", "指引", "规则", "纲要", "说明", "通报")
+_TYPE_NAME = {"实施细则": "细则", "实施意见": "意见", "实施方案": "方案", "管理办法": "办法",
+              "工作报告": "报告", "复函": "函"}
+_TRAILING = re.compile(r"[\s\"'“”《》〈〉()（）\[\]【】〔〕.。,，:：;；!！?？、_\-—]+$")
+
+
+def doc_type_from_title(title: str) -> str:
+    """The kind of document, read from its title ("" when the title names none)."""
+    t = (title or "").strip()
+    if not t:
+        return ""
+    for kind in _PRIORITY_TYPES:
+        if kind in t:
+            return kind
+    end = _TRAILING.sub("", t)
+    for kind in _TYPES:
+        if end.endswith(kind):
+            return _TYPE_NAME.get(kind, kind)
+    # No type at the end ("…的通知（2021年修订）" was handled above); take the last one named.
+    best, best_pos = "", -1
+    for kind in _TYPES:
+        pos = t.rfind(kind)
+        if pos > best_pos or (pos == best_pos and pos >= 0 and len(kind) > len(best)):
+            best, best_pos = kind, pos
+    return _TYPE_NAME.get(best, best)
+
+
+_OPEN = "〔[(（［【〖"
+_CLOSE = "〕])）］】〗"
+DOC_NO_RE = re.compile(
+    r"[\u4e00-\u9fa5A-Za-z]{1,16}\s*[" + re.escape(_OPEN) + r"]\s*((?:19|20)\d{2})\s*["
+    + re.escape(_CLOSE) + r"]\s*第?\s*(\d{1,5})\s*号")
+
+
+def normalize_doc_no(doc_no: str | None) -> str:
+    """One spelling for a 文号: 〔〕 around the year, no spaces, half-width digits.
+
+    赣府发[2020]12号, 赣府发（2020）12号 and 赣府发 〔2020〕 12 号 all become 赣府发〔2020〕12号."""
+    if not doc_no:
+        return ""
+    s = "".join(ch for ch in str(doc_no) if not ch.isspace())
+    # NFKC turns full-width digits into ASCII but also （ into (; brackets are fixed below.
+    s = unicodedata.normalize("NFKC", s)
+    s = re.sub(r"[\[(【〖［〔]((?:19|20)\d{2})[\])】〗］〕]", r"〔\1〕", s)
+    return s
+
+
+def find_doc_no(text: str) -> str:
+    """The first 文号-shaped string in *text*, normalised, or ""."""
+    m = DOC_NO_RE.search(text or "")
+    if not m:
+        return ""
+    return normalize_doc_no(_LEADING_WORDS.sub("", m.group(0)))
+
+
+# Words that run into a 文号 in prose ("根据国办发〔2019〕3号") but are not part of it.
+_LEADING_WORDS = re.compile(r"^(?:.*?(?:根据|依据|按照|印发|转发|关于|参照|落实|执行|见|经|和|及|与))")
+
+
+def year_of(pub_date: str) -> int | None:
+    return int(pub_date[:4]) if pub_date else None
