@@ -1,0 +1,128 @@
+"""Whoosh analyzers for Chinese text.
+
+Two representations of every title and body:
+
+- *words* (``ChineseTokenizer``): jieba precise-mode words, positions numbered by word,
+  character offsets stored so that highlighting never re-analyses a page. At index time
+  each word's dictionary sub-words (人民政府 → 人民, 政府) are added at the word's own
+  position, so a search for 政府 finds 人民政府 while 民政 does not.
+- *exact* (``BigramTokenizer``): overlapping character bigrams of the normalised text
+  with whitespace ignored, as Lucene's CJKBigramFilter does. A quoted phrase of n ≥ 2
+  characters becomes n-1 bigrams at consecutive positions and so matches exactly the
+  documents that contain it, however jieba cut either side.
+
+Whoosh pickles these classes by import path into the index: keep their module and names.
+Both tokenizers keep Whoosh's Tokenizer contract (positions, chars, start_pos,
+start_char, mode, tokenize, removestops, keeporiginal) and reuse one Token object.
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import Token, Tokenizer
+
+from indexer import segment
+from indexer.normalize import normalize
+
+# Bumped whenever tokens change for the same input: an index built with another version
+# must be rebuilt (the index writer records it beside the index).
+ANALYSIS_VERSION = 1
+
+
+def is_word(token: str) -> bool:
+    """Punctuation, symbols and spaces are not words."""
+    return any(ch.isalnum() for ch in token)
+
+
+def words(text: str, mode: str = "query") -> list[tuple[str, int, int, int]]:
+    """(word, position, start, end) for *text*; in ``index`` mode with sub-words."""
+    out = []
+    pos = 0
+    for word, start, end in segment.tokenize(normalize(text)):
+        if not is_word(word):
+            continue
+        out.append((word, pos, start, end))
+        if mode == "index":
+            out.extend((sub, pos, start + s, start + e) for sub, s, e in segment.subwords(word))
+        pos += 1
+    return out
+
+
+def bigrams(text: str) -> list[tuple[str, int, int]]:
+    """(gram, start, end) for the exact representation: every pair of consecutive
+    non-space characters of the normalised text, then the last character alone (so that
+    a one-character phrase can be found as a prefix of some token)."""
+    norm = normalize(text)
+    idx = [i for i, ch in enumerate(norm) if not ch.isspace()]
+    out = [(norm[a] + norm[b], a, b + 1) for a, b in zip(idx, idx[1:], strict=False)]
+    if idx:
+        last = idx[-1]
+        out.append((norm[last], last, last + 1))
+    return out
+
+
+def phrase_grams(text: str) -> list[str]:
+    """The bigrams a quoted phrase must match at consecutive positions. A one-character
+    phrase gives that character (to be matched as a prefix)."""
+    grams = [g for g, _, _ in bigrams(text)]
+    return grams[:-1] if len(grams) > 1 else grams
+
+
+class _BaseTokenizer(Tokenizer):
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __hash__(self):
+        return hash(self.__class__.__name__)
+
+    def _spans(self, value: str, mode: str):
+        raise NotImplementedError
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs):
+        assert isinstance(value, str), f"{value!r} is not unicode"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.original = t.text = normalize(value)
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        for text, pos, start, end in self._spans(value, mode):
+            t.text = text
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = value[start:end]
+            if positions:
+                t.pos = start_pos + pos
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            yield t
+
+
+class ChineseTokenizer(_BaseTokenizer):
+    """Words, numbered by word; sub-words at the same position in ``index`` mode."""
+
+    def _spans(self, value, mode):
+        return words(value, "index" if mode == "index" else "query")
+
+
+class BigramTokenizer(_BaseTokenizer):
+    """Overlapping character bigrams, numbered by bigram, for exact phrases."""
+
+    def _spans(self, value, mode):
+        return ((g, i, s, e) for i, (g, s, e) in enumerate(bigrams(value)))
+
+
+def ChineseAnalyzer():  # noqa: N802 - named like Whoosh's analyzer factories
+    return ChineseTokenizer()
+
+
+def BigramAnalyzer():  # noqa: N802
+    return BigramTokenizer()

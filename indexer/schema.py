@@ -1,0 +1,127 @@
+"""The one index schema, and how a `Record` becomes an index document.
+
+Field roles:
+- ``title``/``body``: words (ranking, highlighting from stored character offsets);
+- ``title_exact``/``body_exact``: character bigrams (exact phrases that never miss);
+- facet fields (``agency``, ``year``, ``classification``, ``classification_l1``,
+  ``doc_type``, ``validity``, ``pub_date``): sortable, so Whoosh keeps them as
+  per-document columns that facet counting and date sorting read without touching
+  stored documents;
+- ``doc_no``: the normalised 文号 (exact), ``doc_no_exact``: its bigrams (partial 文号).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from indexer.analysis import BigramAnalyzer, ChineseAnalyzer
+from indexer.fields import normalize_doc_no
+from indexer.normalize import normalize
+from indexer.record import Record
+
+# Separator between the levels of a hierarchical 主题分类 ("城乡建设、环境保护\城市规划").
+CLASSIFICATION_SEP = "\\"
+
+TITLE_BOOST = 3.0
+
+
+def build_schema() -> Schema:
+    words = ChineseAnalyzer()
+    exact = BigramAnalyzer()
+    return Schema(
+        # id, source and the hashes are columns too, so that an incremental run reads
+        # them for every document without loading stored bodies.
+        id=ID(stored=True, unique=True, sortable=True),
+        url=STORED(),
+        source=ID(stored=True, sortable=True),
+        content_hash=ID(stored=True, sortable=True),
+        text_hash=ID(sortable=True),
+        title=TEXT(analyzer=words, stored=True, phrase=True, chars=True,
+                   field_boost=TITLE_BOOST),
+        title_exact=TEXT(analyzer=exact, phrase=True),
+        body=TEXT(analyzer=words, stored=True, phrase=True, chars=True),
+        body_exact=TEXT(analyzer=exact, phrase=True),
+        agency=ID(stored=True, sortable=True),
+        agency_text=TEXT(analyzer=words, phrase=False),
+        classification=ID(stored=True, sortable=True),
+        classification_l1=ID(sortable=True),
+        year=NUMERIC(int, bits=32, stored=True, sortable=True, signed=False),
+        pub_date=ID(stored=True, sortable=True),
+        doc_type=ID(stored=True, sortable=True),
+        doc_no=ID(stored=True, sortable=True),
+        doc_no_exact=TEXT(analyzer=exact, phrase=True),
+        index_no=ID(stored=True),
+        validity=ID(stored=True, sortable=True),
+        scope=STORED(),
+        publish_mode=STORED(),
+        attachments=STORED(),
+    )
+
+
+def text_hash(record: Record) -> str:
+    """Hash of the normalised title and body: the same document under two URLs."""
+    basis = normalize(record.title.strip()) + "\x00" + normalize(record.body.strip())
+    return hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def classification_levels(value: str) -> tuple[str, str]:
+    """(full value, top level) of a hierarchical classification."""
+    value = (value or "").strip()
+    if not value:
+        return "", ""
+    return value, value.split(CLASSIFICATION_SEP, 1)[0].strip()
+
+
+def record_to_document(record: Record) -> dict:
+    """The keyword arguments for ``writer.add_document`` / ``update_document``.
+
+    Empty values are left out so that a missing agency or year is not counted as a facet
+    value ""."""
+    full, top = classification_levels(record.classification)
+    doc_no = normalize_doc_no(record.doc_no)
+    doc = {
+        "id": record.id,
+        "url": record.url,
+        "source": record.source,
+        "content_hash": record.content_hash,
+        "text_hash": text_hash(record),
+        "title": record.title,
+        "title_exact": record.title,
+        "body": record.body,
+        "body_exact": record.body,
+        "agency": record.agency.strip(),
+        "agency_text": record.agency,
+        "classification": full,
+        "classification_l1": top,
+        "year": record.year,
+        "pub_date": record.pub_date,
+        "doc_type": record.doc_type,
+        "doc_no": doc_no,
+        "doc_no_exact": doc_no,
+        "index_no": record.index_no.strip(),
+        "validity": record.validity.strip(),
+        "scope": record.scope,
+        "publish_mode": record.publish_mode,
+        "attachments": json.dumps(record.attachments, ensure_ascii=False)
+        if record.attachments else "",
+    }
+    return {k: v for k, v in doc.items() if v not in ("", None)}
+
+
+# Stored fields a reader gets back, with their defaults when a document left them out.
+STORED_DEFAULTS = {
+    "id": "", "url": "", "source": "", "content_hash": "", "title": "", "body": "",
+    "agency": "", "classification": "", "year": None, "pub_date": "", "doc_type": "",
+    "doc_no": "", "index_no": "", "validity": "", "scope": "", "publish_mode": "",
+    "attachments": "",
+}
+
+
+def stored_to_dict(stored: dict) -> dict:
+    """A stored document as a plain dict with every field present."""
+    out = {k: stored.get(k, default) for k, default in STORED_DEFAULTS.items()}
+    out["attachments"] = json.loads(out["attachments"]) if out["attachments"] else []
+    return out

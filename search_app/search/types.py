@@ -1,0 +1,147 @@
+"""The backend-neutral search interface: plain dataclasses in and out.
+
+The web app, the JSON API and the command line build a `SearchRequest`, hand it to a
+backend (``search_app.search.whoosh_backend.WhooshBackend`` today) and render the
+`SearchResult`. Nothing here imports Flask or Whoosh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+# Facet fields, in display order. Filters use the same names.
+FACETS = ("agency", "year", "classification", "doc_type")
+FILTERS = FACETS + ("validity",)
+SORTS = ("relevance", "newest", "oldest")
+
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TERMS = 64
+MAX_PAGE_SIZE = 100
+MAX_RESULT_DEPTH = 1000  # page * size may not exceed this
+
+
+class QueryError(ValueError):
+    """A request the engine refuses, with a one-line message meant for the user.
+
+    ``code`` is a stable slug for the API error shape (``query-too-long``,
+    ``too-many-terms``, ``nesting-too-deep``, ``bad-year``, ``page-too-deep`` ...)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class SearchRequest:
+    q: str = ""
+    # Facet filters: several values of one facet combine with OR, facets with AND.
+    # year values are "2020" or ranges "2018-2020"; classification matches either level.
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    size: int = 10
+    facet_limit: int = 10
+    snippets: bool = True
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    agency: str
+    pub_date: str
+    year: int | None
+    classification: str
+    doc_type: str
+    doc_no: str
+    url: str
+    source: str
+    score: float
+    snippet: str = ""  # HTML-safe, matches wrapped in <mark>
+    snippet_text: str = ""  # plain text, no markup
+    title_html: str = ""  # HTML-safe title with matches marked
+
+    def to_json(self) -> dict:
+        """The public JSON form (``gongkai search --json`` and ``/api/search``)."""
+        d = asdict(self)
+        d["snippet"] = self.snippet_text
+        d["snippet_html"] = self.snippet
+        d.pop("snippet_text")
+        d.pop("title_html")
+        return d
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class Facet:
+    name: str
+    values: list[FacetValue]
+    distinct: int  # number of distinct values in the (otherwise filtered) result set
+
+
+@dataclass
+class SearchResult:
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, Facet]
+    took_ms: float = 0.0
+    # True when no document matched every word and the results are those that match
+    # most of them ("fallback to partial matches").
+    relaxed: bool = False
+    suggestions: list[dict] = field(default_factory=list)  # [{"label", "request": {...}}]
+
+    @property
+    def page(self) -> int:
+        return self.request.page
+
+    @property
+    def pages(self) -> int:
+        size = max(1, self.request.size)
+        reachable = min(self.total, MAX_RESULT_DEPTH)
+        return max(1, -(-reachable // size))
+
+    def to_json(self) -> dict:
+        """The envelope of ``gongkai search --json``; the API adds next/previous URLs."""
+        return {
+            "query": self.request.q,
+            "filters": self.request.filters,
+            "sort": self.request.sort,
+            "total": self.total,
+            "page": self.request.page,
+            "size": self.request.size,
+            "pages": self.pages,
+            "relaxed": self.relaxed,
+            "took_ms": round(self.took_ms, 1),
+            "results": [h.to_json() for h in self.hits],
+            "facets": {
+                name: [{"value": v.value, "count": v.count, "selected": v.selected}
+                       for v in f.values]
+                for name, f in self.facets.items()
+            },
+            "facet_distinct": {name: f.distinct for name, f in self.facets.items()},
+            "suggestions": self.suggestions,
+        }
+
+
+class SearchBackend(Protocol):
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def document(self, doc_id: str, q: str = "") -> dict | None:
+        """Every stored field of one document (``stored_to_dict`` shape) plus
+        ``body_html`` with the query's matches marked when *q* is given."""
+
+    def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]: ...
+
+    def stats(self) -> dict:
+        """{"documents": N, "facets": {name: [{"value", "count"}...]}, "last_modified"}"""
+
+    def close(self) -> None: ...
