@@ -92,18 +92,24 @@ def _text(value) -> str:
     return _INVISIBLE.sub("", str(value)).strip().strip("\u3000").strip()
 
 
+_BLOCKS = ("p", "div", "br", "li", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+           "section", "article", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr")
+
+
 def html_to_text(fragment: str) -> str:
-    """Text of an HTML fragment: one line per paragraph/line break, blank lines dropped."""
+    """Text of an HTML fragment: one line per paragraph/block, blank lines dropped.
+
+    Inline tags (span, font, strong, a) add no break: editors wrap single characters and
+    numbers in them ("<span>2013</span>年"), and a break there would split words."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(fragment, "lxml")
     for tag in soup(["script", "style"]):
         tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    text = soup.get_text("\n")
-    lines = (ln.strip().strip("\u3000").strip() for ln in text.splitlines())
-    return "\n".join(ln for ln in lines if ln)
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return _tidy(soup.get_text())
 
 
 def _agency(value: str) -> str:
