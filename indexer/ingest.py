@@ -111,7 +111,7 @@ def plain_text_record(text: str, source: str) -> Record | Skipped:
     if not body:
         return Skipped(source, "no-text")
     first, _, rest = body.partition("\n")
-    looks_like_title = (len(first) <= 60 and rest and not first.endswith(("：", ":", "。"))
+    looks_like_title = (6 <= len(first) <= 60 and rest and not first.endswith(("：", ":", "。"))
                         and "，" not in first and not re.fullmatch(r"第\d+号", first))
     if looks_like_title:
         title, body = first, rest

@@ -157,6 +157,12 @@ def test_plain_text_opening_with_addressees_takes_title_from_the_next_line():
     assert rec.body.startswith("鹰潭市人民政府：\n")  # nothing dropped from the body
 
 
+def test_plain_text_opening_with_an_order_number_skips_it_for_the_title():
+    (rec,) = records_from_file(FIX / "art_4975_1566875.txt")
+    assert rec.title == "省人民政府第66次常务会议决定对《江西省流动人口服务和管理办法》作如下修改"
+    assert rec.body.startswith("第223号\n")
+
+
 def test_empty_text_file_is_skipped_no_text(tmp_path):
     assert plain_text_record(" \n\u3000\n", "e.txt") == Skipped("e.txt", "no-text")
 

@@ -160,12 +160,22 @@ def doc_no_in_head(body: str, title: str = "") -> str:
 
 def title_from_body(body: str) -> str:
     """A short title for a record that has none: its first line that is not a salutation
-    ("各市、县（区）人民政府：" names the readers, not the document), cut at the first
-    sentence end."""
+    ("各市、县（区）人民政府：" names the readers, not the document) nor a fragment such as
+    an order number or a date ("第232号", "2020年2月19日至22日"), cut at the first sentence
+    end."""
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
-    pick = next((ln for ln in lines if not ln.endswith(("：", ":"))), lines[0] if lines else "")
+
+    def salutation(ln: str) -> bool:
+        # "…作如下修改：" and "《…》…：" introduce content; an addressee line does not.
+        return ln.endswith(("：", ":")) and "如下" not in ln and "《" not in ln
+
+    def fits(ln: str) -> bool:
+        return (len(ln) >= 6 and not salutation(ln)
+                and not re.fullmatch(r"第\d+号|[\d年月日至\-—～~. ]+", ln))
+
+    pick = next((ln for ln in lines if fits(ln)), lines[0] if lines else "")
     pick = re.split(r"(?<=[。！？；;!?])", pick, maxsplit=1)[0]
-    return pick[:_TITLE_MAX].strip()
+    return pick[:_TITLE_MAX].strip().rstrip("：:")
 
 
 # --- Markdown (LawRefBook laws) ---------------------------------------------------------
