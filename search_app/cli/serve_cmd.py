@@ -1,0 +1,98 @@
+"""``gongkai serve [--host H] [--port P] [--index DIR] [--threads N]``: the web app on
+waitress (a production WSGI server; Flask's debug server is never used).
+
+When the index does not exist yet it is first built from the bundled sample corpus
+(``index_data/sample``), with progress on stderr, so a fresh checkout serves the demo
+with one command. A later ``gongkai index`` into the same directory becomes visible
+without a restart: the backend reopens the index when a new generation is published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from search_app.cli import CliError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="run the web app and JSON API (waitress)",
+        description="Serve the search pages, JSON API and exports with waitress. "
+                    "Builds the index from the sample corpus first if none exists.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    p.add_argument("--index", metavar="DIR",
+                   help="index directory (default: $GONGKAI_INDEX or index_data/index)")
+    p.add_argument("--threads", type=int, default=8, metavar="N",
+                   help="worker threads (default: 8)")
+    p.set_defaults(func=run)
+
+
+def _progress(started: float):
+    last = [0.0]
+
+    def report(summary) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0:  # one line a second is plenty on a terminal or in a log
+            return
+        last[0] = now
+        done = summary.added + summary.updated + summary.unchanged
+        print(f"  indexed {done:,} documents in {now - started:.0f} s", file=sys.stderr,
+              flush=True)
+
+    return report
+
+
+def ensure_index(index_dir: Path) -> None:
+    """Build *index_dir* from the sample corpus when there is no index there yet."""
+    from indexer import store
+    from indexer.writer import IndexBusy, index_paths
+
+    if store.exists(index_dir):
+        return
+    sample = store.sample_corpus_dir()
+    if not sample.is_dir():
+        raise CliError(f"no index at {index_dir} and no sample corpus at {sample}; "
+                       f"build one with: gongkai index PATH... --index {index_dir}")
+    print(f"gongkai: no index at {index_dir}; building it from {sample} ...",
+          file=sys.stderr, flush=True)
+    started = time.monotonic()
+    try:
+        summary = index_paths(index_dir, [sample], progress=_progress(started), wait=True)
+    except IndexBusy as exc:
+        raise CliError(f"the index at {index_dir} is being written by another process: "
+                       f"{exc}") from exc
+    print(f"gongkai: indexed {summary.documents:,} documents in "
+          f"{time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (0 < args.port < 65536):
+        raise CliError(f"--port must be 1-65535, got {args.port}")
+    if args.threads < 1:
+        raise CliError(f"--threads must be at least 1, got {args.threads}")
+    from search_app.search import default_index_dir
+
+    index_dir = Path(args.index) if args.index else Path(default_index_dir())
+    ensure_index(index_dir)
+
+    import waitress
+
+    from search_app import create_app
+    from search_app.web.backend import EXTENSION
+
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    print(f"gongkai: serving {index_dir} on http://{args.host}:{args.port}/ "
+          f"({args.threads} threads; Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        waitress.serve(app, host=args.host, port=args.port, threads=args.threads,
+                       ident="gongkai", clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    finally:
+        app.extensions[EXTENSION].close()
+    return 0

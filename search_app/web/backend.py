@@ -1,0 +1,68 @@
+"""The app's one search backend: opened lazily, shared by every request, closed once.
+
+The backend (a Whoosh index reader today) is thread-safe, so waitress's worker threads
+share one instance; opening it per request would re-read the index each time. It is
+opened on first use rather than in `create_app` so that the app can start (and say
+"index not built yet" with a 503) before an index exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import current_app, g
+
+from search_app.search.types import SearchBackend
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "gongkai"
+
+
+class IndexUnavailable(Exception):
+    """No index to search yet (not built, or it failed to open) → 503."""
+
+
+class BackendHolder:
+    def __init__(self, index_dir: str | Path, backend: SearchBackend | None = None):
+        self.index_dir = Path(index_dir)
+        self._backend = backend
+        # A backend handed in through config belongs to the caller (tests share one
+        # across apps); only one we opened ourselves is ours to close.
+        self._owned = backend is None
+        self._lock = threading.Lock()
+
+    def get(self) -> SearchBackend:
+        backend = self._backend
+        if backend is not None:
+            return backend
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._open()
+            return self._backend
+
+    def _open(self) -> SearchBackend:
+        if not self.index_dir.is_dir() or not any(self.index_dir.iterdir()):
+            raise IndexUnavailable(f"no index at {self.index_dir}")
+        from search_app.search import open_backend  # imported late: nothing at import
+
+        try:
+            return open_backend(self.index_dir)
+        except Exception as exc:  # any failure to open is "not available", not a 500
+            log.exception("could not open the index at %s", self.index_dir)
+            raise IndexUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None and self._owned:
+            backend.close()
+
+
+def get_backend() -> SearchBackend:
+    """The backend for this request (cached on ``g`` so one request sees one backend)."""
+    if "backend" not in g:
+        g.backend = current_app.extensions[EXTENSION].get()
+    return g.backend

@@ -1,0 +1,111 @@
+"""Response headers (CSP and friends) and per-client rate limiting.
+
+The CSP allows only same-origin resources and no inline script or style attribute: the
+pages work without JavaScript, the timeline is inline SVG (markup, not script) and every
+style lives in static/gongkai.css.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, current_app, request
+
+from search_app.web.errors import RateLimited
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    # Queries are in our URLs; never hand them to the government sites we link to.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+# Defaults; each can be overridden through create_app's config.
+RATE_DEFAULTS = {
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_PER_MINUTE": 120,  # sustained requests per client IP
+    "RATELIMIT_BURST": 30,  # bucket size: a page of quick clicks never waits
+    "RATELIMIT_EXPORT_COST": 10,  # a CSV export runs up to 50 searches
+    "RATELIMIT_MAX_CLIENTS": 10_000,  # buckets kept; least recently seen dropped first
+}
+
+
+class TokenBucketLimiter:
+    """In-process token bucket per key. Thread-safe; memory bounded by *max_clients*.
+
+    With several server processes each has its own buckets, so the effective limit is
+    multiplied by the process count; `gongkai serve` runs one process with threads."""
+
+    def __init__(self, per_minute: float, burst: int, max_clients: int = 10_000,
+                 clock=time.monotonic):
+        self.rate = per_minute / 60.0
+        self.burst = max(1, int(burst))
+        self.max_clients = max(1, int(max_clients))
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str, cost: int = 1) -> int:
+        """Spend *cost* tokens: 0 when allowed, else whole seconds until it would be."""
+        cost = min(max(1, cost), self.burst)  # a cost above the burst could never pass
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= cost:
+                tokens -= cost
+                wait = 0
+            else:
+                wait = max(1, math.ceil((cost - tokens) / self.rate)) if self.rate else 3600
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+def _limited_cost(path: str, config) -> int:
+    """Tokens a request to *path* costs; 0 for pages that are not rate limited."""
+    if path.endswith(".csv"):
+        return int(config["RATELIMIT_EXPORT_COST"])
+    if path.startswith("/api/") or path.endswith(".atom"):
+        return 1
+    return 0
+
+
+def init_security(app: Flask) -> None:
+    for key, value in RATE_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    app.extensions["gongkai.ratelimit"] = TokenBucketLimiter(
+        app.config["RATELIMIT_PER_MINUTE"], app.config["RATELIMIT_BURST"],
+        app.config["RATELIMIT_MAX_CLIENTS"])
+
+    @app.before_request
+    def _rate_limit():
+        config = current_app.config
+        if not config["RATELIMIT_ENABLED"] or request.method == "OPTIONS":
+            return
+        cost = _limited_cost(request.path, config)
+        if not cost:
+            return
+        limiter: TokenBucketLimiter = current_app.extensions["gongkai.ratelimit"]
+        wait = limiter.take(request.remote_addr or "unknown", cost)
+        if wait:
+            raise RateLimited(wait)
+
+    @app.after_request
+    def _headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.path.startswith("/api/") or request.path.endswith(".atom"):
+            # Public, read-only, cookie-less data: any origin may read it.
+            response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        return response
