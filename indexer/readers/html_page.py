@@ -1,0 +1,534 @@
+"""Reader for one crawled government web page (raw HTML bytes) -> `Record` or `Skipped`.
+
+The page templates differ from site to site, so nothing here is per-site: the content
+area, title and metadata are found with the data in `indexer.selectors` plus a few
+structural rules (label cells, link density, text density).
+
+Skip reasons: ``not-html`` (binary or no markup), ``redirect-stub`` (JS/meta-refresh
+redirect with little text), ``error-page`` ("该信息不存在" and similar), ``empty-shell``
+(a page whose text is loaded by scripts), ``list-page`` (a section page of links),
+``word-html`` (a Word "Save as HTML" file with no text), ``parse-error`` (anything that
+made the parser itself fail).  A Word-HTML page that does carry text is read as a
+document: what matters to a search engine is the text, not the tool that wrote it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from indexer import selectors as S
+from indexer.encoding import decode_html
+from indexer.fields import doc_type_from_title, find_doc_no, normalize_doc_no, parse_date
+from indexer.readers import Skipped
+from indexer.readers.text_page import (
+    first_date_line,
+    is_boilerplate_line,
+    parse_labels,
+    pick_fields,
+)
+from indexer.record import Record
+
+_BLOCK_TAGS = frozenset((
+    "p", "div", "br", "tr", "td", "th", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+    "table", "ul", "ol", "dl", "section", "article", "blockquote", "pre", "hr", "center",
+    "form", "header", "footer", "aside", "main", "figure", "figcaption", "caption", "tbody",
+    "thead", "address", "nav",
+))
+_SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u200b\ufeff]+")
+_TAG_HINT = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|script|meta|title|table|span|a)\b",
+                       re.I)
+# An assignment to the page's location (not a read of it, nor "location=yes" in the
+# feature string of window.open).
+_REDIRECT_JS = re.compile(r"(?:(?:window|document|top|self|parent)\.location(?:\.href)?"
+                          r"|^\s*location(?:\.href)?)\s*=(?!=)|location\.replace\s*\(",
+                          re.I | re.M)
+_DOC_WRITE = re.compile(r"document\.write(?:ln)?\s*\(\s*((?:(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
+                        r"|[\w.]+)\s*\+?\s*)+)\)", re.S)
+_JS_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", re.S)
+_ATTACH = re.compile(r"\.(?:" + "|".join(S.ATTACHMENT_EXTENSIONS) + r")(?:[?#].*)?$", re.I)
+_TITLE_SUFFIX = [re.compile(p) for p in S.TITLE_SUFFIX_PATTERNS]
+
+# Below this much visible text a page cannot be a document.
+_MIN_TEXT = 40
+# A body shorter than this counts as a document only with a date and an article URL:
+# shorter "bodies" on section pages are captions, opening hours or a featured link.
+_SHORT_BODY = 400
+_INDEX_URL = re.compile(r"^[a-z]+://[^/]+(?:/[^?#]*)?/(?:index\.[a-z]+)?(?:[?#].*)?$|^[a-z]+://[^/]+$",
+                        re.I)
+# A content candidate whose text is mostly link text is a list of links, not an article.
+_MAX_LINK_DENSITY = 0.5
+
+
+def parse_html(data: bytes, source: str, url: str = "") -> Record | Skipped:
+    """Read one page. Never raises: any failure is reported as Skipped('parse-error')."""
+    try:
+        return _parse(data, source, url)
+    except RecursionError:
+        return Skipped(source, "parse-error", "too deeply nested")
+    except Exception as exc:  # a reader must not stop a whole indexing run
+        return Skipped(source, "parse-error", f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
+    if not data or b"\x00" in data[:2048] or data.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf")):
+        return Skipped(source, "not-html")
+    html = decode_html(data)
+    if not _TAG_HINT.search(html[:20000]):
+        return Skipped(source, "not-html")
+    soup = BeautifulSoup(html, "lxml")
+    if soup.find() is None:
+        return Skipped(source, "not-html")
+
+    redirect = _redirect_target(soup, html)
+    _expand_document_write(soup)
+    for tag in soup(["script", "style", "noscript", "template", "object", "embed"]):
+        tag.decompose()
+    for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        c.extract()
+
+    body_el = soup.body or soup
+    all_text = _plain(body_el)
+    if len(all_text) < 200 and any(t in all_text for t in S.ERROR_PAGE_TEXTS):
+        return Skipped(source, "error-page", all_text[:60])
+    if redirect is not None and len(all_text) < 200:
+        return Skipped(source, "redirect-stub", redirect[:200])
+    if len(all_text) < _MIN_TEXT:
+        if any(m in html[:5000] for m in S.WORD_HTML_MARKERS[:1]):
+            return Skipped(source, "word-html")
+        return Skipped(source, "empty-shell")
+
+    page_url = _page_url(soup) or url
+    base = page_url or url
+    page_title = _page_title(soup)
+
+    content = _find_content(soup)
+    if content is None:
+        # No block of text: still read title and metadata, so that an image-only article
+        # is told apart from a list page below.
+        content = soup.new_tag("div")
+
+    title_el, title = _find_title(soup, content, page_title)
+    attachments = _attachments(content, base)
+
+    labels, meta_els = _collect_labels(soup, content, title_el)
+    for el in meta_els:
+        if not el.decomposed:
+            el.decompose()
+
+    # The "content" found may have been the metadata line itself (an image-only article).
+    lines: list[str] = []
+    if not content.decomposed:
+        _strip_boilerplate(content)
+        if title_el is not None and not title_el.decomposed and _inside(title_el, content):
+            title_el.decompose()
+        lines = _clean_lines(_lines(content), title)
+    body = "\n".join(lines)
+
+    fields = pick_fields(labels)
+    pub_date = parse_date(fields.get("pub_date", ""))
+    if not pub_date:
+        pub_date = _date_near_title(soup, title_el, content) or _meta_date(soup)
+    if not pub_date:
+        pub_date = _closing_date(lines)
+
+    short = len(body) < _SHORT_BODY
+    if len(body) < _MIN_TEXT or (short and (not pub_date or _is_index_url(url or page_url))):
+        if pub_date and title_el is not None and not _is_index_url(url or page_url):
+            if attachments:
+                # The document is its attachment (a PDF linked from an empty page): keep
+                # the record so title, date and attachment links can be indexed.
+                pass
+            else:
+                # A dated article whose body is an image or a JS widget ("一图读懂").
+                return Skipped(source, "no-text", title[:60])
+        else:
+            return Skipped(source, "list-page" if _link_count(soup) >= 15 else "empty-shell")
+    doc_no = normalize_doc_no(fields.get("doc_no", ""))
+    if not doc_no:
+        doc_no = _doc_no_from_head(lines)
+    agency = fields.get("agency", "") or _meta_agency(soup)
+
+    return Record(
+        title=title, body=body, source=source, url=page_url, agency=agency,
+        pub_date=pub_date, index_no=fields.get("index_no", ""), doc_no=doc_no,
+        classification=fields.get("classification", ""), validity=fields.get("validity", ""),
+        doc_type=doc_type_from_title(title), scope=fields.get("scope", ""),
+        publish_mode=fields.get("publish_mode", ""), attachments=attachments,
+    )
+
+
+# --- page-level facts -------------------------------------------------------------------
+
+def _redirect_target(soup: BeautifulSoup, html: str) -> str | None:
+    """Where a meta refresh or a location-setting script sends the reader, else None."""
+    for meta in soup.find_all("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)}):
+        content = meta.get("content") or ""
+        m = re.search(r"url\s*=\s*['\"]?([^'\";]+)", content, re.I)
+        return m.group(1).strip() if m else content
+    for script in soup.find_all("script"):
+        code = script.string or ""
+        if _REDIRECT_JS.search(code):
+            m = re.search(r"""["']([^"']+/[^"']*)["']""", code)
+            return m.group(1) if m else "script"
+    return None
+
+
+def _expand_document_write(soup: BeautifulSoup) -> None:
+    """Put what `document.write('...')` would have written where the script stood: several
+    templates write the date or the 发布机构 that way.  Only string literals are used;
+    variables (whose value the browser would know) are dropped."""
+    for script in soup.find_all("script"):
+        code = script.string or ""
+        if "document.write" not in code:
+            continue
+        written = []
+        for m in _DOC_WRITE.finditer(code):
+            for sm in _JS_STRING.finditer(m.group(1)):
+                s = sm.group(1) if sm.group(1) is not None else sm.group(2)
+                written.append(_unescape_js(s))
+        if not written:
+            continue
+        fragment = BeautifulSoup("".join(written), "lxml")
+        holder = fragment.body or fragment
+        new = soup.new_tag("span")
+        for child in list(holder.contents):
+            new.append(child.extract())
+        script.replace_with(new)
+
+
+def _unescape_js(s: str) -> str:
+    return re.sub(r"\\(.)", r"\1", s)
+
+
+def _page_url(soup: BeautifulSoup) -> str:
+    link = soup.find("link", rel=lambda v: v and "canonical" in (v if isinstance(v, list) else [v]))
+    if link and link.get("href", "").startswith("http"):
+        return link["href"].strip()
+    for name in S.URL_META:
+        meta = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if meta and (meta.get("content") or "").startswith("http"):
+            return meta["content"].strip()
+    return ""
+
+
+def _meta(soup: BeautifulSoup, names: tuple[str, ...]) -> str:
+    for name in names:
+        meta = soup.find("meta", attrs={"name": name}) or soup.find("meta", attrs={"property": name})
+        if meta and (meta.get("content") or "").strip():
+            return _SPACES.sub(" ", meta["content"]).strip()
+    return ""
+
+
+def _meta_date(soup: BeautifulSoup) -> str:
+    return parse_date(_meta(soup, S.DATE_META))
+
+
+def _meta_agency(soup: BeautifulSoup) -> str:
+    return _meta(soup, S.AGENCY_META)
+
+
+def _page_title(soup: BeautifulSoup) -> str:
+    """The <title> without the site name the CMS appends to it."""
+    t = soup.title.get_text(" ", strip=True) if soup.title else ""
+    t = _SPACES.sub(" ", t).strip()
+    for pat in _TITLE_SUFFIX:
+        stripped = pat.sub("", t)
+        if len(stripped) >= 4:
+            t = stripped
+    return t.strip()
+
+
+def _is_index_url(url: str) -> bool:
+    """A directory or index URL (".../zcfg/", ".../index.html"): a section, not an article."""
+    return bool(url) and bool(_INDEX_URL.match(url.strip()))
+
+
+def _link_count(soup: BeautifulSoup) -> int:
+    return len(soup.find_all("a", href=True))
+
+
+# --- text rendering ---------------------------------------------------------------------
+
+def _plain(el: Tag) -> str:
+    return _SPACES.sub(" ", el.get_text(" ", strip=True)).strip()
+
+
+def _lines(el: Tag) -> list[str]:
+    """Text of *el* with a line break at every block boundary (paragraphs, cells, <br>)."""
+    parts: list[str] = []
+    for node in el.descendants:
+        if isinstance(node, NavigableString):
+            if not isinstance(node, Comment):
+                parts.append(str(node).replace("\n", " "))
+        elif isinstance(node, Tag) and node.name in _BLOCK_TAGS:
+            parts.append("\n")
+            # A block's end is found lazily: a break before the next block is enough,
+            # because consecutive breaks collapse below.
+    text = "".join(parts)
+    out = []
+    for line in text.split("\n"):
+        line = _SPACES.sub(" ", line).strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def _link_density(el: Tag) -> float:
+    text = len(_plain(el)) or 1
+    links = sum(len(_plain(a)) for a in el.find_all("a"))
+    return links / text
+
+
+def _inside(el: Tag, container: Tag) -> bool:
+    return any(p is container for p in el.parents)
+
+
+# --- content area -----------------------------------------------------------------------
+
+def _find_content(soup: BeautifulSoup) -> Tag | None:
+    for sel in S.CONTENT_SELECTORS:
+        try:
+            found = soup.select(sel)
+        except Exception:  # a selector soupsieve cannot compile on an odd page
+            continue
+        for el in found:
+            if len(_plain(el)) >= _MIN_TEXT and _link_density(el) < _MAX_LINK_DENSITY:
+                # A wrapper selector (".content") may hold the whole page: use the densest
+                # block inside it instead when that block carries most of the text.
+                inner = _densest_block(el)
+                if inner is not None and len(_plain(inner)) >= 0.6 * len(_plain(el)):
+                    return inner if _contains_paragraphs(inner) else el
+                return el
+    return _densest_block(soup.body or soup)
+
+
+def _contains_paragraphs(el: Tag) -> bool:
+    return bool(el.find(["p", "br", "div"]))
+
+
+def _densest_block(root: Tag) -> Tag | None:
+    """The block whose own paragraphs hold the most non-link text (readability's idea)."""
+    best, best_score = None, 0
+    for el in root.find_all(["div", "td", "article", "section", "main"]):
+        score = 0
+        for child in el.children:
+            if isinstance(child, NavigableString):
+                score += len(child.strip())
+            elif isinstance(child, Tag) and child.name in ("p", "span", "font", "br", "strong",
+                                                            "b", "section", "center", "h3",
+                                                            "h4", "table"):
+                if child.name == "table":
+                    score += len(_plain(child)) // 2
+                else:
+                    score += len(_plain(child)) - sum(len(_plain(a)) for a in child.find_all("a"))
+        if score > best_score:
+            best, best_score = el, score
+    if best is None or best_score < _MIN_TEXT:
+        return None
+    return best
+
+
+# --- title ------------------------------------------------------------------------------
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s or "")
+
+
+def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
+    """The document's own heading element and its text.
+
+    The heading is preferred to <title>, which is often cut short or carries the site
+    name; the <title> (or the CMS's ArticleTitle meta) tells which heading is the
+    document's.  Without a match, the last heading before the content area is taken."""
+    meta_title = _meta(soup, S.TITLE_META[:2])
+    ref = _norm(meta_title or page_title)
+    order = {id(el): i for i, el in enumerate(soup.find_all(True))}
+    content_at = order.get(id(content), len(order))
+    candidates: list[Tag] = []
+    for sel in S.TITLE_SELECTORS:
+        try:
+            candidates.extend(soup.select(sel))
+        except Exception:
+            continue
+    headings = [el for el in candidates if el.find_parent("a") is None]
+    candidates = headings + soup.find_all(["strong", "b", "p", "div", "td", "span", "font"],
+                                          limit=5000)
+    # Rank: the exact reference text; the smallest element containing it (a heading longer
+    # than a cut-short <title>); a heading the reference contains (site name around it).
+    best, best_rank = None, None
+    for el in candidates:
+        n = _norm(_title_text(el))
+        if not (4 <= len(n) <= 200) or not ref:
+            continue
+        if n == ref:
+            rank = (0, 0)
+        elif len(ref) >= 8 and ref in n and len(n) <= len(ref) + 60:
+            rank = (1, len(n))
+        elif len(n) >= 8 and n in ref:
+            rank = (2, -len(n))
+        else:
+            continue
+        if best_rank is None or rank < best_rank:
+            best, best_rank = el, rank
+    if best is not None and best_rank[0] < 2:
+        return best, _title_text(best)
+    before = [el for el in headings if order.get(id(el), 0) <= content_at + 3
+              and 4 <= len(_norm(_title_text(el))) <= 200 and el.find("a") is None]
+    if before:
+        el = max(before, key=lambda e: order.get(id(e), 0))
+        return el, _title_text(el)
+    if best is not None:
+        return best, _title_text(best)
+    if meta_title:
+        return None, meta_title
+    return None, page_title
+
+
+# A date printed inside the heading element: "标题 ( 2021年07月12日 )".
+_TITLE_DATE = re.compile(r"\s*[(（]\s*\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?\s*[)）]\s*$")
+
+
+def _title_text(el: Tag) -> str:
+    return _TITLE_DATE.sub("", _plain(el))
+
+
+# --- metadata labels --------------------------------------------------------------------
+
+def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
+                    ) -> tuple[list[tuple[str, str]], list[Tag]]:
+    """(label, value) pairs from the metadata blocks, and the blocks (to drop from the body).
+
+    A metadata block is the smallest element whose text holds at least two labels (a
+    索引号 table, a "发布时间：… 来源：…" line) and little else; single "label：value"
+    lines above the body count too."""
+    pairs: list[tuple[str, str]] = []
+    blocks: list[Tag] = []
+    seen: set[int] = set()
+    for el in soup.find_all(["table", "ul", "dl", "div", "p", "span", "td", "li", "tr", "section"]):
+        if id(el) in seen:
+            continue
+        text = _plain(el)
+        if not text or len(text) > 600:
+            continue
+        found = parse_labels(_lines(el))
+        if len(found) < 2 and not (found and len(text) < 80 and _starts_with_label(found, text)):
+            continue
+        # Skip when a child already carries the same labels (take the smallest block)...
+        if any(len(parse_labels(_lines(ch))) >= len(found)
+               for ch in el.find_all(["table", "ul", "dl", "div", "p", "li"], recursive=False)):
+            continue
+        # ...and when it sits inside the body past its first lines (a label in prose).
+        if _inside(el, content) and not _near_start(el, content):
+            continue
+        if (title_el is not None and _inside(title_el, el)
+                             and len(text) > len(_plain(title_el)) + 150):
+            continue
+        pairs.extend(found)
+        blocks.append(el)
+        for d in el.find_all(True):
+            seen.add(id(d))
+    return pairs, blocks
+
+
+def _starts_with_label(found: list[tuple[str, str]], text: str) -> bool:
+    return _norm(text).startswith(_norm(found[0][0]))
+
+
+def _near_start(el: Tag, content: Tag) -> bool:
+    """True when *el* is in the first ~300 characters of the content area."""
+    before = 0
+    for node in content.descendants:
+        if node is el:
+            return True
+        if isinstance(node, NavigableString):
+            before += len(node.strip())
+            if before > 300:
+                return False
+    return False
+
+
+def _date_near_title(soup: BeautifulSoup, title_el: Tag | None, content: Tag) -> str:
+    """A date printed between the heading and the body (the "2023-05-01 来源：…" line)."""
+    if title_el is None:
+        return ""
+    lines: list[str] = []
+    node = title_el
+    for node in title_el.next_elements:
+        if node is content:
+            break
+        if isinstance(node, NavigableString):
+            s = _SPACES.sub(" ", str(node)).strip()
+            if s:
+                lines.append(s)
+        if len(lines) > 30:
+            break
+    return first_date_line(lines)
+
+
+def _closing_date(lines: list[str]) -> str:
+    """The date under the signature (落款) at the end of the body."""
+    for line in reversed(lines[-4:]):
+        if len(line) <= 20:
+            d = parse_date(line)
+            if d:
+                return d
+    return ""
+
+
+def _doc_no_from_head(lines: list[str]) -> str:
+    """A 文号 standing on its own line among the body's first lines."""
+    for line in lines[:4]:
+        if len(line) <= 30:
+            found = find_doc_no(line)
+            if found:
+                return found
+    return ""
+
+
+# --- body cleanup -----------------------------------------------------------------------
+
+def _strip_boilerplate(content: Tag) -> None:
+    for tag in content.find_all(list(S.BOILERPLATE_TAGS)):
+        if not tag.decomposed:
+            tag.decompose()
+    for sel in S.BOILERPLATE_SELECTORS:
+        try:
+            found = content.select(sel)
+        except Exception:
+            continue
+        for el in found:
+            # A class such as "top" or "print" on a wrapper of real text is not furniture.
+            if not el.decomposed and len(_plain(el)) < 300:
+                el.decompose()
+
+
+def _clean_lines(lines: list[str], title: str) -> list[str]:
+    out = [ln for ln in lines if not is_boilerplate_line(ln)]
+    t = _norm(title)
+    while out and t and _norm(out[0]) == t:
+        out.pop(0)
+    return out
+
+
+# --- attachments ------------------------------------------------------------------------
+
+def _attachments(content: Tag, base: str) -> list[dict]:
+    out: list[dict] = []
+    seen: set[str] = set()
+    # Attachments are often listed just after the content area, in a sibling block.
+    scopes = [content] + [s for s in content.find_next_siblings(limit=3) if isinstance(s, Tag)]
+    for scope in scopes:
+        for a in scope.find_all("a", href=True):
+            href = a["href"].strip()
+            if not _ATTACH.search(href) or href.lower().startswith(("javascript:", "mailto:")):
+                continue
+            absolute = urljoin(base, href) if base else href
+            if absolute in seen:
+                continue
+            seen.add(absolute)
+            title = _plain(a) or a.get("title", "") or href.rsplit("/", 1)[-1]
+            out.append({"title": title, "url": absolute})
+    return out

@@ -1,0 +1,154 @@
+"""Reader for a browser's text rendering of a page ("select all, copy"), and the
+"label: value" parsing that the HTML reader shares.
+
+Such a rendering has no markup: the metadata is a run of "label: value" pairs (several
+on one line, values possibly empty), the title is a line of its own and the page
+furniture (share buttons, font size, footer) is mixed in as lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+from indexer import selectors as S
+from indexer.fields import doc_type_from_title, normalize_doc_no, parse_date
+from indexer.readers import Skipped
+from indexer.record import Record
+
+_SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u200b\ufeff]+")
+_BULLET = re.compile(r"^[•·▪●◆■□◇○\-*]\s*")
+_BOILER = [re.compile(p) for p in S.BOILERPLATE_LINE_PATTERNS]
+_FOOTER = [re.compile(p) for p in S.FOOTER_LINE_PATTERNS]
+
+
+def _label_pattern(label: str) -> str:
+    # Sites pad labels to a fixed width: "索 引 号", "发布机构", "文　　号".
+    return r"\s*".join(re.escape(ch) for ch in label)
+
+
+_LABEL_ALT = "|".join(_label_pattern(lb) for lb in sorted(S.LABELS, key=len, reverse=True))
+# A label is not preceded by a CJK character (so 消息来源 in prose is not 来源) and is
+# followed by a colon, or stands alone at the end of its line (a table's label cell).
+_LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])(" + _LABEL_ALT + r")\s*(?:[:：]|(?=\n)|$)")
+# Page furniture that runs into a value on the same line.
+_VALUE_TAIL = re.compile(r"\s*(?:【|\[|分享到|分享[:：]|打印|【?字体|字号|扫一扫|"
+                         r"(?:浏览|阅读|访问|点击)(?:量|次数|人次|数)?\s*[:：]).*$", re.S)
+# Values that say "none".
+_EMPTY_VALUES = frozenset(("无", "-", "—", "--", "/", "暂无", "null", "空"))
+_LABEL_OF = {re.sub(r"\s", "", k): k for k in S.LABELS}
+
+
+def parse_labels(lines: list[str]) -> list[tuple[str, str]]:
+    """All (label, value) pairs in *lines*, in page order; values may be "".
+
+    Several labels may share a line ("索引号: A25010 主题分类: 发布机构: X") and a value
+    may be on the line after its label (table cells rendered one per line)."""
+    text = "\n".join(lines)
+    matches = list(_LABEL_RE.finditer(text))
+    out: list[tuple[str, str]] = []
+    for i, m in enumerate(matches):
+        label = re.sub(r"\s", "", m.group(1))
+        # A label alone on its line without a colon counts only in a label/value layout.
+        if not m.group(0).rstrip().endswith((":", "：")):
+            start_of_line = m.start() == 0 or text[m.start() - 1] == "\n"
+            if not start_of_line:
+                continue
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        value = text[m.end():end]
+        if i + 1 == len(matches) or "\n" in value.strip():
+            # The last value (or one followed by other text) ends at its line's end.
+            value = value.lstrip(" ").split("\n", 2)
+            value = value[0] if value[0].strip() else (value[1] if len(value) > 1 else "")
+        value = _VALUE_TAIL.sub("", _SPACES.sub(" ", value.replace("\n", " "))).strip()
+        if value in _EMPTY_VALUES:
+            value = ""
+        out.append((_LABEL_OF.get(label, label), value))
+    return out
+
+
+def pick_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Canonical field -> value, choosing between competing labels by their priority."""
+    by_label: dict[str, str] = {}
+    for label, value in pairs:
+        if value and label not in by_label:
+            by_label[label] = value
+    fields: dict[str, str] = {}
+    for label in S.DATE_LABEL_PRIORITY:
+        if parse_date(by_label.get(label, "")):
+            fields["pub_date"] = by_label[label]
+            break
+    for label in S.AGENCY_LABEL_PRIORITY:
+        if by_label.get(label):
+            fields["agency"] = by_label[label]
+            break
+    for label, value in by_label.items():
+        field = S.LABELS.get(label, "")
+        if field and field not in ("pub_date", "agency") and field not in fields:
+            fields[field] = value
+    return fields
+
+
+def first_date_line(lines: list[str]) -> str:
+    """The date on the first short line that carries one (a dateline, not a sentence)."""
+    for line in lines:
+        if len(line) <= 80:
+            d = parse_date(line)
+            if d:
+                return d
+    return ""
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a line of page furniture (share, font size, print, footer credits)."""
+    if len(line) <= S.BOILERPLATE_MAX_LEN and any(p.search(line) for p in _BOILER):
+        return True
+    return len(line) <= S.FOOTER_MAX_LEN and any(p.search(line) for p in _FOOTER)
+
+
+_is_boiler = is_boilerplate_line
+
+
+def parse_text_page(text: str, source: str) -> Record | Skipped:
+    """Read a browser text rendering. Never raises."""
+    try:
+        return _parse_text(text or "", source)
+    except Exception as exc:  # a reader must not stop a whole indexing run
+        return Skipped(source, "parse-error", f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _parse_text(text: str, source: str) -> Record | Skipped:
+    lines = [_BULLET.sub("", _SPACES.sub(" ", ln).strip()) for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return Skipped(source, "no-text")
+    label_idx = [i for i, ln in enumerate(lines) if _LABEL_RE.search(ln) and not _is_boiler(ln)]
+    # The metadata block is the run of label lines at the top; the heading follows it.
+    head_end = 0
+    for i in label_idx:
+        if i <= head_end + 3:
+            head_end = i + 1
+    pairs = parse_labels(lines[:head_end])
+    fields = pick_fields(pairs)
+    title, title_at = "", head_end
+    for i in range(head_end, len(lines)):
+        ln = lines[i]
+        if _is_boiler(ln) or ln.endswith(("：", ":")) or _LABEL_RE.search(ln):
+            continue
+        if 4 <= len(ln) <= 120 and not ln.endswith("。"):
+            title, title_at = ln, i
+        break
+    if not title:
+        return Skipped(source, "no-text", "no heading line")
+    body_lines = [ln for ln in lines[title_at + 1:] if not _is_boiler(ln)]
+    body = "\n".join(body_lines)
+    if len(body) < 40:
+        return Skipped(source, "no-text")
+    pub_date = parse_date(fields.get("pub_date", "")) or first_date_line(lines[:head_end])
+    return Record(
+        title=title, body=body, source=source, agency=fields.get("agency", ""),
+        pub_date=pub_date, index_no=fields.get("index_no", ""),
+        doc_no=normalize_doc_no(fields.get("doc_no", "")),
+        classification=fields.get("classification", ""), validity=fields.get("validity", ""),
+        doc_type=doc_type_from_title(title), scope=fields.get("scope", ""),
+        publish_mode=fields.get("publish_mode", ""),
+    )
