@@ -1,0 +1,187 @@
+"""Facet counts and facet filters from per-document column arrays.
+
+Every facet field is sortable, so Whoosh keeps it as a column. `Columns` reads each
+column once per searcher into a numpy array of value codes (one entry per document
+number, -1 for "no value"); a filter is then a boolean mask and a facet count is one
+``np.bincount`` over the codes of the matching documents, instead of grouping hits.
+
+Classification: the facet lists the full hierarchical values as indexed (one entry per
+distinct value); a classification filter matches a document whose full value or whose
+top level equals the filter value, so a link to a top level works too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from search_app.search.query import parse_year
+from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
+
+# Columns read into code arrays: the filters, and the classification top level.
+_CODED = ("agency", "classification", "classification_l1", "doc_type", "validity")
+
+
+@dataclass
+class Coded:
+    codes: np.ndarray  # int32 per document, -1 = no value
+    values: list[str]  # code → value
+    index: dict[str, int]  # value → code
+
+
+def _leaf_values(reader, name: str, default):
+    """Per-document values of column *name* over every segment of *reader*, in
+    document-number order (a segment without the column gives *default*s)."""
+    out = []
+    for leaf, _offset in reader.leaf_readers():
+        n = leaf.doc_count_all()
+        if leaf.has_column(name):
+            vals = list(leaf.column_reader(name))
+            out.extend(vals[:n] + [default] * (n - len(vals)))
+        else:
+            out.extend([default] * n)
+    return out
+
+
+def _code(values: list) -> Coded:
+    index: dict[str, int] = {}
+    codes = np.full(len(values), -1, dtype=np.int32)
+    for i, v in enumerate(values):
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if v in ("", None):
+            continue
+        c = index.get(v)
+        if c is None:
+            c = index[v] = len(index)
+        codes[i] = c
+    return Coded(codes, list(index), index)
+
+
+class Columns:
+    """Column arrays of one searcher generation (built once, then read-only)."""
+
+    def __init__(self, reader):
+        self.size = reader.doc_count_all()
+        self.live = np.ones(self.size, dtype=bool)
+        if reader.has_deletions():  # all_doc_ids skips deleted documents
+            self.live[:] = False
+            self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+        self.coded = {name: _code(_leaf_values(reader, name, "")) for name in _CODED}
+        years = _leaf_values(reader, "year", 0)
+        # A document without a year reads as the column default (0 or 2**32-1).
+        self.year = np.array([y if y and 0 < y < 10000 else 0 for y in years],
+                             dtype=np.int32)
+        self.coded["year"] = _code([str(y) if y else "" for y in self.year.tolist()])
+        dates = _leaf_values(reader, "pub_date", "")
+        # YYYYMMDD as an int; 0 when the document has no date.
+        self.date = np.array([_date_key(d) for d in dates], dtype=np.int64)
+
+    def value_mask(self, name: str, values) -> np.ndarray:
+        coded = self.coded[name]
+        wanted = [coded.index[v] for v in values if v in coded.index]
+        if not wanted:
+            return np.zeros(self.size, dtype=bool)
+        return np.isin(coded.codes, np.array(wanted, dtype=np.int32))
+
+    def filter_mask(self, name: str, values: list[str]) -> np.ndarray:
+        """Documents with any of *values* for filter *name*."""
+        if name == "year":
+            mask = np.zeros(self.size, dtype=bool)
+            for v in values:
+                lo, hi = parse_year(v)
+                mask |= (self.year >= lo) & (self.year <= hi)
+            return mask
+        if name == "classification":
+            return (self.value_mask("classification", values)
+                    | self.value_mask("classification_l1", values))
+        return self.value_mask(name, values)
+
+    def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
+        coded = self.coded[name]
+        codes = coded.codes[mask]
+        codes = codes[codes >= 0]
+        if not len(codes):
+            return {}
+        counts = np.bincount(codes, minlength=len(coded.values))
+        return {coded.values[c]: int(counts[c]) for c in np.flatnonzero(counts)}
+
+
+def _date_key(value) -> int:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    digits = (value or "").replace("-", "")[:8]
+    return int(digits) if len(digits) == 8 and digits.isdigit() else 0
+
+
+def clean_filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """The request's filters without empty values; unknown names are refused and bad
+    years raise QueryError('bad-year') here, before any searching."""
+    out: dict[str, list[str]] = {}
+    for name, values in (filters or {}).items():
+        if name not in FILTERS:
+            raise QueryError("bad-filter", f"unknown filter {name!r} "
+                                           f"(known: {', '.join(FILTERS)})")
+        if isinstance(values, str):
+            values = [values]
+        vals = [str(v).strip() for v in values or [] if str(v).strip()]
+        if name == "year":
+            for v in vals:
+                parse_year(v)
+        if vals:
+            out[name] = vals
+    return out
+
+
+def filter_masks(columns: Columns, filters: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    return {name: columns.filter_mask(name, vals) for name, vals in filters.items()}
+
+
+def combine(masks, base: np.ndarray) -> np.ndarray:
+    out = base.copy()
+    for m in masks:
+        out &= m
+    return out
+
+
+def _selected(name: str, value: str, chosen: list[str]) -> bool:
+    if value in chosen:
+        return True
+    if name == "year":
+        for v in chosen:
+            try:
+                lo, hi = parse_year(v)
+            except QueryError:
+                continue
+            if lo <= int(value) <= hi:
+                return True
+    return False
+
+
+def facet(columns: Columns, name: str, mask: np.ndarray, limit: int,
+          chosen: list[str]) -> Facet:
+    """Top *limit* values by count (ties: year newest first, others by value), then any
+    selected value not among them, so that a chosen filter always shows."""
+    counts = columns.counts(name, mask)
+    if name == "year":
+        order = sorted(counts.items(), key=lambda kv: (-kv[1], -int(kv[0])))
+    else:
+        order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    top = order[:max(0, limit)]
+    shown = {v for v, _ in top}
+    extra = [(v, counts.get(v, 0)) for v in chosen if v not in shown and
+             (name != "year" or v.isdigit())]
+    values = [FacetValue(v, c, _selected(name, v, chosen)) for v, c in top + extra]
+    return Facet(name=name, values=values, distinct=len(counts))
+
+
+def facets(columns: Columns, query_mask: np.ndarray, masks: dict[str, np.ndarray],
+           filters: dict[str, list[str]], limit: int) -> dict[str, Facet]:
+    """Each facet counted over the query's documents under every filter but its own."""
+    out = {}
+    for name in FACETS:
+        others = [m for f, m in masks.items() if f != name]
+        out[name] = facet(columns, name, combine(others, query_mask), limit,
+                          filters.get(name, []))
+    return out

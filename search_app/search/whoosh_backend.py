@@ -1,0 +1,345 @@
+"""`WhooshBackend`: the SearchBackend over one Whoosh index directory.
+
+One searcher is shared by all threads. Every request takes a reference to the current
+*generation* (searcher + its column arrays + a small cache of query doc sets); when the
+index changed on disk (``searcher.up_to_date()`` is false, or the index path now points
+at a new generation directory) a new searcher is opened and the old one is closed once
+the last request using it has finished. ``Searcher.refresh()`` is not used because it
+may close readers that another thread is still reading.
+
+Matching document sets are boolean numpy masks (``docs_for_query``), so totals are
+exact, facet counts are one bincount per facet, and filters come from the columns.
+Ranking is Whoosh's BM25F (title field boost 3) on the query plus optional bonus
+clauses (words in a row, the whole query as an exact title, a 文号 hit).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+
+from indexer.schema import stored_to_dict
+from search_app.search import facets as facetlib
+from search_app.search import snippets as sn
+from search_app.search.query import Compiled, _combine, compile_query
+from search_app.search.types import (
+    FACETS,
+    MAX_PAGE_SIZE,
+    MAX_RESULT_DEPTH,
+    SORTS,
+    Hit,
+    QueryError,
+    SearchRequest,
+    SearchResult,
+)
+
+CHECK_EVERY = 0.5  # seconds between checks that the index changed on disk
+MASK_CACHE = 64  # query doc sets kept per generation
+MLT_TEXT_CHARS = 4000  # body text analysed for more_like_this
+MAX_FACET_LIMIT = 100
+
+try:  # the index store (symlinked generations, meta checks) when it is present
+    from indexer import store as _store
+except ImportError:  # pragma: no cover
+    _store = None
+
+
+class IndexMissing(FileNotFoundError):
+    """No index at the given path."""
+
+
+def _open_index(index_dir: Path):
+    real = Path(os.path.realpath(index_dir))
+    if not real.is_dir() or not whoosh_index.exists_in(str(real)):
+        raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
+    if _store is not None and (real / getattr(_store, "META_FILE", "gongkai.json")).exists():
+        _store.check_compatible(real)
+    return real, whoosh_index.open_dir(str(real))
+
+
+class _Generation:
+    """One open searcher and everything cached for it."""
+
+    def __init__(self, real: Path, ix):
+        self.real = real
+        self.ix = ix
+        self.searcher = ix.searcher()
+        self.refs = 0
+        self.retired = False
+        self._lock = threading.Lock()
+        self._columns = None
+        self._masks: dict = {}
+
+    @property
+    def columns(self) -> facetlib.Columns:
+        if self._columns is None:
+            with self._lock:
+                if self._columns is None:
+                    self._columns = facetlib.Columns(self.searcher.reader())
+        return self._columns
+
+    def mask(self, q: wq.Query | None) -> np.ndarray:
+        """Documents matching *q* (every live document for None)."""
+        cols = self.columns
+        if q is None:
+            return cols.live.copy()
+        key = repr(q)
+        hit = self._masks.get(key)
+        if hit is None:
+            docs = np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
+            hit = np.zeros(cols.size, dtype=bool)
+            hit[docs] = True
+            hit &= cols.live
+            with self._lock:
+                if len(self._masks) >= MASK_CACHE:
+                    self._masks.pop(next(iter(self._masks)))
+                self._masks[key] = hit
+        return hit.copy()
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+class WhooshBackend:
+    def __init__(self, index_dir: str | os.PathLike):
+        self.index_dir = Path(index_dir)
+        real, ix = _open_index(self.index_dir)
+        self._lock = threading.Lock()
+        self._gen = _Generation(real, ix)
+        self._checked = time.monotonic()
+        self._closed = False
+
+    # --- generations ---------------------------------------------------------------
+
+    def _maybe_refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < CHECK_EVERY:
+            return
+        self._checked = now
+        gen = self._gen
+        real = Path(os.path.realpath(self.index_dir))
+        try:
+            if real != gen.real:
+                real, ix = _open_index(self.index_dir)
+                new = _Generation(real, ix)
+            elif not gen.searcher.up_to_date():
+                new = _Generation(gen.real, gen.ix)
+            else:
+                return
+        except (OSError, IndexMissing):
+            return  # an index being swapped: keep serving the old one
+        self._gen = new
+        gen.retired = True
+        if gen.refs == 0:
+            gen.close()
+
+    @contextmanager
+    def _use(self):
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("backend is closed")
+            self._maybe_refresh()
+            gen = self._gen
+            gen.refs += 1
+        try:
+            yield gen
+        finally:
+            with self._lock:
+                gen.refs -= 1
+                if gen.retired and gen.refs == 0:
+                    gen.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            gen = self._gen
+            gen.retired = True
+            if gen.refs == 0:
+                gen.close()
+
+    # --- search --------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        _check_request(request)
+        filters = facetlib.clean_filters(request.filters)
+        comp = compile_query(request.q or "")
+        limit = min(max(0, int(request.facet_limit)), MAX_FACET_LIMIT)
+        with self._use() as gen:
+            cols = gen.columns
+            masks = facetlib.filter_masks(cols, filters)
+            qmask = gen.mask(comp.query)
+            scoring = comp.query
+            relaxed = False
+            final = facetlib.combine(masks.values(), qmask)
+            if not final.any() and len(comp.units) >= 2:
+                relaxed_mask, scoring = _relax(gen, comp, masks)
+                if relaxed_mask is not None:
+                    qmask, relaxed = relaxed_mask, True
+                    final = facetlib.combine(masks.values(), qmask)
+            total = int(final.sum())
+            result_facets = facetlib.facets(cols, qmask, masks, filters, limit)
+            docs, scores = self._page(gen, request, comp, scoring, final, bool(masks) or relaxed)
+            rx = sn.match_regex(comp.marks)
+            hits = [self._hit(gen, d, s, rx, request.snippets) for d, s in zip(docs, scores,
+                                                                               strict=True)]
+            suggestions = _suggestions(gen, request, comp, filters, masks) if total == 0 else []
+        return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
+                            took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
+                            suggestions=suggestions)
+
+    def _page(self, gen, request, comp: Compiled, scoring, final: np.ndarray,
+              restricted: bool) -> tuple[list[int], list[float]]:
+        start = (request.page - 1) * request.size
+        end = start + request.size
+        if request.sort == "relevance" and comp.scored and scoring is not None:
+            q = scoring
+            if comp.bonus:
+                q = wq.AndMaybe(scoring, wq.Or(comp.bonus))
+            allow = {int(d) for d in np.flatnonzero(final)} if restricted else None
+            results = gen.searcher.search(q, filter=allow, limit=end)
+            page = results[start:end]
+            return [h.docnum for h in page], [float(h.score or 0.0) for h in page]
+        docs = np.flatnonzero(final)
+        dates = gen.columns.date[docs]
+        missing = dates == 0
+        # Newest or oldest first; documents without a date last either way; then by
+        # document number so that pages are stable.
+        key = np.where(missing, np.iinfo(np.int64).max,
+                       -dates if request.sort != "oldest" else dates)
+        order = np.lexsort((docs, key))
+        picked = docs[order[start:end]]
+        return [int(d) for d in picked], [0.0] * len(picked)
+
+    def _hit(self, gen, docnum: int, score: float, rx, with_snippet: bool) -> Hit:
+        d = stored_to_dict(gen.searcher.stored_fields(docnum))
+        snippet_html = snippet_text = ""
+        if with_snippet:
+            snippet_html, snippet_text = sn.snippet(d["body"], rx)
+        return Hit(id=d["id"], title=d["title"], agency=d["agency"], pub_date=d["pub_date"],
+                   year=d["year"], classification=d["classification"], doc_type=d["doc_type"],
+                   doc_no=d["doc_no"], url=d["url"], source=d["source"], score=round(score, 4),
+                   snippet=snippet_html, snippet_text=snippet_text,
+                   title_html=sn.highlight(d["title"], rx))
+
+    # --- documents -----------------------------------------------------------------
+
+    def document(self, doc_id: str, q: str = "") -> dict | None:
+        rx = None
+        if q:
+            try:
+                rx = sn.match_regex(compile_query(q).marks)
+            except QueryError:
+                rx = None
+        with self._use() as gen:
+            docnum = gen.searcher.document_number(id=doc_id)
+            if docnum is None:
+                return None
+            d = stored_to_dict(gen.searcher.stored_fields(docnum))
+        d["body_html"] = sn.highlight(d["body"], rx)
+        d["title_html"] = sn.highlight(d["title"], rx)
+        return d
+
+    def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
+        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+        with self._use() as gen:
+            s = gen.searcher
+            docnum = s.document_number(id=doc_id)
+            if docnum is None:
+                return []
+            stored = s.stored_fields(docnum)
+            text = (stored.get("title", "") + "\n" + stored.get("body", ""))[:MLT_TEXT_CHARS]
+            if not text.strip():
+                return []
+            results = s.more_like(docnum, "body", text=text, top=limit, numterms=12)
+            return [self._hit(gen, h.docnum, float(h.score or 0.0), None, True)
+                    for h in results if h.docnum != docnum][:limit]
+
+    def stats(self) -> dict:
+        with self._use() as gen:
+            cols = gen.columns
+            out = {"documents": int(gen.searcher.doc_count()), "facets": {}}
+            for name in FACETS:
+                counts = cols.counts(name, cols.live)
+                out["facets"][name] = [{"value": v, "count": c} for v, c in
+                                       sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+            try:
+                mtime = gen.ix.last_modified()
+                out["last_modified"] = _dt.datetime.fromtimestamp(
+                    mtime, _dt.UTC).isoformat(timespec="seconds")
+            except (OSError, ValueError, OverflowError):
+                out["last_modified"] = None
+        return out
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _check_request(req: SearchRequest) -> None:
+    if req.sort not in SORTS:
+        raise QueryError("bad-sort", f"sort must be one of {', '.join(SORTS)}")
+    if not isinstance(req.page, int) or req.page < 1:
+        raise QueryError("bad-page", "page must be 1 or more")
+    if not isinstance(req.size, int) or not 1 <= req.size <= MAX_PAGE_SIZE:
+        raise QueryError("bad-size", f"size must be between 1 and {MAX_PAGE_SIZE}")
+    if req.page * req.size > MAX_RESULT_DEPTH:
+        raise QueryError("page-too-deep",
+                         f"only the first {MAX_RESULT_DEPTH} results can be paged through")
+
+
+def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | None]:
+    """When no document has every word: the documents with the most of them (and all
+    the non-word requirements), ranked by an OR of the words."""
+    base = gen.mask(_combine(comp.rest)) if comp.rest else gen.mask(None)
+    base = facetlib.combine(masks.values(), base)
+    counts = np.zeros(base.shape, dtype=np.int32)
+    for _, uq in comp.units:
+        counts += gen.mask(uq)
+    for k in range(len(comp.units) - 1, 0, -1):
+        m = base & (counts >= k)
+        if m.any():
+            qmask = (counts >= k) & (gen.mask(_combine(comp.rest)) if comp.rest
+                                     else gen.mask(None))
+            scoring = wq.Or([uq for _, uq in comp.units])
+            if comp.rest:
+                scoring = wq.And([scoring] + comp.rest)
+            return qmask, scoring
+    return None, None
+
+
+def _request_dict(req: SearchRequest, q: str, filters: dict) -> dict:
+    return {"q": q, "filters": filters, "sort": req.sort, "page": 1, "size": req.size}
+
+
+def _suggestions(gen, req: SearchRequest, comp: Compiled, filters, masks) -> list[dict]:
+    """Ways out of an empty result: drop one filter, or drop one word; each with the
+    number of results it would give (only those that give some)."""
+    out = []
+    qmask = gen.mask(comp.query)
+    for name, values in filters.items():
+        for v in values:
+            rest = {k: [x for x in vs if not (k == name and x == v)] for k, vs in filters.items()}
+            rest = {k: vs for k, vs in rest.items() if vs}
+            others = facetlib.filter_masks(gen.columns, rest)
+            n = int(facetlib.combine(others.values(), qmask).sum())
+            if n:
+                out.append({"label": f"去掉筛选 {name}: {v}", "count": n,
+                            "request": _request_dict(req, req.q, rest)})
+    if len(comp.units) >= 2 and not comp.rest:
+        for i, (label, _) in enumerate(comp.units):
+            keep = [uq for j, (_, uq) in enumerate(comp.units) if j != i]
+            m = facetlib.combine(masks.values(), gen.mask(_combine(keep)))
+            n = int(m.sum())
+            if n:
+                q = " ".join(lab for j, (lab, _) in enumerate(comp.units) if j != i)
+                out.append({"label": f"去掉“{label}”", "count": n,
+                            "request": _request_dict(req, q, filters)})
+    out.sort(key=lambda s: -s["count"])
+    return out[:6]
