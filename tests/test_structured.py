@@ -60,6 +60,13 @@ def test_row_with_title_but_empty_full_text_is_a_record():
     assert rec.body == ""
 
 
+def test_date_in_the_title_column_is_not_a_title():
+    rec = records(FIX / "records_govcn_sample.jsonl")[4]
+    # full_text is "2022-08-05 00:00:00 | 【官方】…《…》 | summary": the title cell is used.
+    assert rec.title == "【官方】河北省邯郸市磁县《关于支持房地产业良性循环和健康发展的十条政策措施》"
+    assert rec.pub_date == "2022-08-05"
+
+
 def test_legacy_category_can_be_mapped_explicitly():
     rec = records(FIX / "records_govcn_sample.jsonl", {"classification": "legacy_category"})[0]
     assert rec.classification == "公积金政策"

@@ -158,12 +158,18 @@ def doc_no_in_head(body: str, title: str = "") -> str:
     return find_doc_no(head)
 
 
+# An order number or a bare date/time ("第232号", "2022-08-05 00:00:00") names no document.
+_NOT_A_TITLE = re.compile(r"第\d+号|[\d年月日时分秒至\-—～~.:/ ]+")
+
+
 def title_from_body(body: str) -> str:
     """A short title for a record that has none: its first line that is not a salutation
     ("各市、县（区）人民政府：" names the readers, not the document) nor a fragment such as
     an order number or a date ("第232号", "2020年2月19日至22日"), cut at the first sentence
     end."""
-    lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    # Cells pasted into one line ("2022-08-05 00:00:00 | 【官方】…《…》 | summary") are
+    # taken one at a time.
+    lines = [part.strip() for ln in body.splitlines() for part in ln.split(" | ") if part.strip()]
 
     def salutation(ln: str) -> bool:
         # "…作如下修改：" and "《…》…：" introduce content; an addressee line does not.
@@ -171,7 +177,7 @@ def title_from_body(body: str) -> str:
 
     def fits(ln: str) -> bool:
         return (len(ln) >= 6 and not salutation(ln)
-                and not re.fullmatch(r"第\d+号|[\d年月日至\-—～~. ]+", ln))
+                and not _NOT_A_TITLE.fullmatch(ln))
 
     pick = next((ln for ln in lines if fits(ln)), lines[0] if lines else "")
     pick = re.split(r"(?<=[。！？；;!?])", pick, maxsplit=1)[0]
@@ -260,7 +266,10 @@ def record_from_mapping(row: dict, source: str,
     else:
         body = _tidy(body)
 
-    title = _one_line(text("title")) or md.get("title", "")
+    title = _one_line(text("title"))
+    if _NOT_A_TITLE.fullmatch(title):
+        title = ""  # a date that slipped into the title column (141 records_govcn rows)
+    title = title or md.get("title", "")
     if not title and not body:
         return Skipped(source, "no-text")
     if not title:
