@@ -111,3 +111,16 @@ def test_gongkai_parse_runs_as_a_command(records_dir):
     titles = [json.loads(line)["title"] for line in proc.stdout.splitlines()]
     assert titles[1] == "国务院关于保护国营矿业企业正常生产的决定"
     assert proc.stderr.startswith("parsed: 3 records, 0 skipped, 0 failures, ")
+
+
+def test_jobs_gives_the_same_output_in_the_same_order(records_dir, capsys):
+    shutil.copyfile(FIX / "bucm_sample.json", records_dir / "bucm_sample.json")
+    assert main(["parse", "--json", str(records_dir)]) == 0
+    serial = capsys.readouterr().out
+    assert main(["parse", "--json", "--jobs", "2", str(records_dir)]) == 0
+    assert capsys.readouterr().out == serial
+
+
+def test_jobs_below_one_is_an_error(records_dir, capsys):
+    assert main(["parse", "--jobs", "0", str(records_dir)]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err

@@ -21,6 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per record")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="read record FIELD from COLUMN of JSON/CSV records (repeatable)")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="read files in N worker processes (output order is unchanged)")
     p.set_defaults(func=run)
 
 
@@ -47,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from indexer.readers import Skipped
 
     started = time.monotonic()
+    if args.jobs < 1:
+        raise CliError(f"--jobs must be at least 1, got {args.jobs}")
     try:
-        results = iter_records(args.paths, parse_map(args.map) or None)
+        results = iter_records(args.paths, parse_map(args.map) or None, jobs=args.jobs)
     except (FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc)) from None
 
