@@ -237,5 +237,10 @@ def test_page_versions_style_rows_are_skipped_as_derived_text():
     assert rec.body == "text"
 
 
+def test_body_given_as_a_list_of_paragraphs_is_joined_by_lines():
+    rec = record_from_mapping({"title": "关于开展检查的通知", "content": ["各单位：", "请开展检查。"]}, "s")
+    assert rec.body == "各单位：\n请开展检查。"
+
+
 def test_html_to_text_keeps_paragraphs_as_lines():
     assert html_to_text("<div><p>\u3000\u3000第一段</p><p>第<span>二</span>段</p></div>") == "第一段\n第二段"

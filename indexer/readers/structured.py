@@ -87,7 +87,9 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value != value:  # NaN from a dataframe export
         return ""
-    if isinstance(value, list | dict):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = "\n".join(value)  # a body given as a list of paragraphs
+    elif isinstance(value, list | dict):
         return ""
     return _INVISIBLE.sub("", str(value)).strip().strip("\u3000").strip()
 
@@ -256,7 +258,7 @@ def record_from_mapping(row: dict, source: str,
         return _text(raw(field)[1])
 
     body_col, body_raw = raw("body")
-    body = _text(body_raw) if not isinstance(body_raw, str) else body_raw.strip()
+    body = body_raw.strip() if isinstance(body_raw, str) else _text(body_raw)
     md: dict = {}
     if body and (body_col == "markdown" or _INFO_END in body):
         md = parse_markdown(body)
