@@ -32,6 +32,7 @@ LABELS: dict[str, str] = {
     "发布日期": "pub_date",
     "发文日期": "pub_date",
     "发布时间": "pub_date",
+    "印发日期": "pub_date",
     "日期": "pub_date",
     "文号": "doc_no",
     "发文字号": "doc_no",
@@ -41,6 +42,8 @@ LABELS: dict[str, str] = {
     "时效性": "validity",
     "有效性说明": "validity",
     "时效": "validity",
+    "是否有效": "validity",
+    "索取号": "index_no",
     "公开范围": "scope",
     "公开方式": "publish_mode",
     "公开形式": "publish_mode",
@@ -65,7 +68,7 @@ LABELS: dict[str, str] = {
 # When several date labels are present the first of these wins: 成文日期 is the date the
 # document was signed, 生成日期 the date the disclosure record was made, 发布日期 the
 # date it went online.  A bare 日期/发布时间 is the weakest evidence.
-DATE_LABEL_PRIORITY = ("成文日期", "生成日期", "发文日期", "发布日期", "发布时间", "日期")
+DATE_LABEL_PRIORITY = ("成文日期", "生成日期", "印发日期", "发文日期", "发布日期", "发布时间", "日期")
 
 # Agency labels in order of trust: the issuing body over a "source" credit line.
 AGENCY_LABEL_PRIORITY = ("发文机关", "发布机构", "发文单位", "发文机构", "发布单位",

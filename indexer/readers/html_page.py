@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from indexer import selectors as S
 from indexer.encoding import decode_html
-from indexer.fields import doc_type_from_title, find_doc_no, normalize_doc_no, parse_date
+from indexer.fields import DOC_NO_RE, doc_type_from_title, find_doc_no, normalize_doc_no, parse_date
 from indexer.readers import Skipped
 from indexer.readers.text_page import (
     first_date_line,
@@ -363,6 +363,8 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
         n = _norm(_title_text(el))
         if not (4 <= len(n) <= 200) or not ref:
             continue
+        if el.name == "a" or el.find_parent("a") is not None or _link_density(el) > 0.5:
+            continue  # a menu entry or a link to another page
         if n == ref:
             rank = (0, 0)
         elif len(ref) >= 8 and ref in n and len(n) <= len(ref) + 60:
@@ -373,19 +375,26 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
             continue
         if best_rank is None or rank < best_rank:
             best, best_rank = el, rank
-    if best is not None and best_rank[0] < 2:
-        return best, _title_text(best)
     before = [el for el in headings if order.get(id(el), 0) <= content_at + 3
               and 4 <= len(_norm(_title_text(el))) <= 200 and el.find("a") is None]
-    if before:
-        el = max(before, key=lambda e: order.get(id(e), 0))
-        return el, _title_text(el)
+    nearest = max(before, key=lambda e: order.get(id(e), 0)) if before else None
+    # A non-heading match above the main heading nearest the content is the site's name
+    # repeated in <title> (a logo cell), not the document's heading.
+    overridden = (best is not None and nearest is not None and best.name not in _HEADINGS
+                  and nearest.name in ("h1", "h2")
+                  and order.get(id(best), 0) < order.get(id(nearest), 0))
+    if best is not None and best_rank[0] < 2 and not overridden:
+        return best, _title_text(best)
+    if nearest is not None:
+        return nearest, _title_text(nearest)
     if best is not None:
         return best, _title_text(best)
     if meta_title:
         return None, meta_title
     return None, page_title
 
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 # A date printed inside the heading element: "标题 ( 2021年07月12日 )".
 _TITLE_DATE = re.compile(r"\s*[(（]\s*\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?\s*[)）]\s*$")
@@ -482,6 +491,10 @@ def _doc_no_from_head(lines: list[str]) -> str:
     """A 文号 standing on its own line among the body's first lines."""
     for line in lines[:4]:
         if len(line) <= 30:
+            if DOC_NO_RE.fullmatch(line.strip()):
+                # The whole line is the 文号: keep all of it (find_doc_no would cut
+                # "京经信发" after 经, which it takes for the verb "经").
+                return normalize_doc_no(line)
             found = find_doc_no(line)
             if found:
                 return found

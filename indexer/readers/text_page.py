@@ -35,6 +35,8 @@ _VALUE_TAIL = re.compile(r"\s*(?:【|\[|分享到|分享[:：]|打印|【?字体
                          r"(?:浏览|阅读|访问|点击)(?:量|次数|人次|数)?\s*[:：]).*$", re.S)
 # Values that say "none".
 _EMPTY_VALUES = frozenset(("无", "-", "—", "--", "/", "暂无", "null", "空"))
+_TRAILING_DATE = re.compile(r"\s+(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+[\d:]+)?\s*$")
+_LABEL_FIELD = {re.sub(r"\s", "", k): v for k, v in S.LABELS.items()}
 _LABEL_OF = {re.sub(r"\s", "", k): k for k in S.LABELS}
 
 
@@ -60,6 +62,10 @@ def parse_labels(lines: list[str]) -> list[tuple[str, str]]:
             value = value.lstrip(" ").split("\n", 2)
             value = value[0] if value[0].strip() else (value[1] if len(value) > 1 else "")
         value = _VALUE_TAIL.sub("", _SPACES.sub(" ", value.replace("\n", " "))).strip()
+        value = value.strip(" |｜")
+        if _LABEL_FIELD.get(label) != "pub_date":
+            # "来源:某局 2024-02-23 15:16": a date run into a non-date value.
+            value = _TRAILING_DATE.sub("", value)
         if value in _EMPTY_VALUES:
             value = ""
         out.append((_LABEL_OF.get(label, label), value))
