@@ -377,32 +377,38 @@ def _units(raw: str, fields, drop_stops: bool) -> list[tuple[str, wq.Query, list
         return (_units(before, fields, drop_stops) + out
                 + _units(after, fields, drop_stops))
     toks = words(text)
-    k = 0
-    while k < len(toks):
-        w, _, start, end = toks[k]
-        if len(w) == 1 and _is_cjk(w):
-            # A run of single characters written together (a name jieba does not know,
-            # such as 赣府发) must appear as written: an exact phrase.
-            run = [toks[k]]
-            while (k + len(run) < len(toks) and len(toks[k + len(run)][0]) == 1
-                   and _is_cjk(toks[k + len(run)][0])
-                   and toks[k + len(run)][2] == run[-1][3]):
-                run.append(toks[k + len(run)])
-            k += len(run)
-            chars = "".join(t[0] for t in run)
-            if len(run) == 1 and chars in STOP_CHARS and drop_stops:
+    for group in _groups(toks):
+        if len(group) == 1:
+            w = group[0][0]
+            if len(w) == 1 and w in STOP_CHARS and drop_stops:
                 continue
-            if len(run) == 1:
-                out.append((chars, wq.Or([wq.Term(f, chars) for f in fields]), [chars]))
-            elif all(c in STOP_CHARS for c in chars) and drop_stops:
-                continue
-            else:
-                q = exact_phrase(chars, tuple(f + "_exact" for f in fields))
-                out.append((chars, q, [chars]))
+            out.append((w, word_query(w, fields), [w]))
             continue
-        k += 1
-        out.append((w, word_query(w, fields), [w]))
+        # A character jieba left alone, written against its neighbours (多子女 → 多 子女,
+        # 赣府发 → 赣 府 发): the group must appear as written, as words in a row or
+        # as exact characters.
+        label = text[group[0][2]:group[-1][3]]
+        ws = [t[0] for t in group]
+        alts = [wq.Phrase(f, ws) for f in fields]
+        alts.append(exact_phrase(label, tuple(f + "_exact" for f in fields)))
+        out.append((label, wq.Or(alts), [label]))
     return out
+
+
+def _loose(word: str) -> bool:
+    return len(word) == 1 and _is_cjk(word) and word not in STOP_CHARS
+
+
+def _groups(toks):
+    """Tokens grouped so that a lone character sticks to the tokens written against it."""
+    groups: list[list] = []
+    for tok in toks:
+        if (groups and groups[-1][-1][3] == tok[2]
+                and (_loose(tok[0]) or _loose(groups[-1][-1][0]))):
+            groups[-1].append(tok)
+        else:
+            groups.append([tok])
+    return groups
 
 
 class _Compiler:

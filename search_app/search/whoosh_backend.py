@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.searching import Searcher
 
 from indexer.schema import stored_to_dict
 from search_app.search import facets as facetlib
@@ -66,24 +67,46 @@ def _open_index(index_dir: Path):
 
 
 class _Generation:
-    """One open searcher and everything cached for it."""
+    """One index generation: its searchers and everything cached for it.
+
+    Whoosh reads stored fields through a shared file handle (seek, then read), so one
+    searcher used by two threads at once can return another document's bytes. Each
+    thread therefore gets its own searcher of the generation; the column arrays and the
+    doc-set cache are shared."""
 
     def __init__(self, real: Path, ix):
         self.real = real
         self.ix = ix
-        self.searcher = ix.searcher()
+        self._toc = ix._read_toc()  # every searcher of a generation reads this one TOC
+        self.primary = self._open()  # for up_to_date() and building the columns
+        self._local = threading.local()
+        self._all = [self.primary]
         self.refs = 0
         self.retired = False
         self._lock = threading.Lock()
         self._columns = None
         self._masks: dict = {}
 
+    def _open(self):
+        toc = self._toc
+        reader = self.ix._reader(self.ix.storage, toc.schema, toc.segments, toc.generation)
+        return Searcher(reader, fromindex=self.ix)
+
+    @property
+    def searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            with self._lock:
+                s = self._local.searcher = self._open()
+                self._all.append(s)
+        return s
+
     @property
     def columns(self) -> facetlib.Columns:
         if self._columns is None:
             with self._lock:
                 if self._columns is None:
-                    self._columns = facetlib.Columns(self.searcher.reader())
+                    self._columns = facetlib.Columns(self.primary.reader())
         return self._columns
 
     def mask(self, q: wq.Query | None) -> np.ndarray:
@@ -105,7 +128,10 @@ class _Generation:
         return hit.copy()
 
     def close(self) -> None:
-        self.searcher.close()
+        with self._lock:
+            for s in self._all:
+                s.close()
+            self._all.clear()
 
 
 class WhooshBackend:
@@ -130,7 +156,7 @@ class WhooshBackend:
             if real != gen.real:
                 real, ix = _open_index(self.index_dir)
                 new = _Generation(real, ix)
-            elif not gen.searcher.up_to_date():
+            elif not gen.primary.up_to_date():
                 new = _Generation(gen.real, gen.ix)
             else:
                 return
@@ -141,21 +167,36 @@ class WhooshBackend:
         if gen.refs == 0:
             gen.close()
 
-    @contextmanager
-    def _use(self):
+    def _take(self, force: bool = False) -> _Generation:
         with self._lock:
             if self._closed:
                 raise RuntimeError("backend is closed")
+            if force:
+                self._checked = 0.0
             self._maybe_refresh()
             gen = self._gen
             gen.refs += 1
+            return gen
+
+    def _release(self, gen: _Generation) -> None:
+        with self._lock:
+            gen.refs -= 1
+            if gen.retired and gen.refs == 0:
+                gen.close()
+
+    @contextmanager
+    def _use(self):
+        gen = self._take()
+        try:
+            gen.searcher  # noqa: B018 - open this thread's searcher now
+        except OSError:
+            # Its segment files were merged away since the last check: move on.
+            self._release(gen)
+            gen = self._take(force=True)
         try:
             yield gen
         finally:
-            with self._lock:
-                gen.refs -= 1
-                if gen.retired and gen.refs == 0:
-                    gen.close()
+            self._release(gen)
 
     def close(self) -> None:
         with self._lock:
