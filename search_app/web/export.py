@@ -65,7 +65,7 @@ def csv_export():
         result, page, sent = first, 1, 0
         while True:
             for hit in result.hits:
-                if sent >= cap:
+                if sent >= expected:
                     return
                 yield _csv_line([hit.id, hit.title, hit.agency, hit.pub_date, hit.year,
                                  hit.doc_no, hit.classification, hit.doc_type, hit.url,

@@ -13,6 +13,7 @@ from search_app.web.params import with_changes
 
 WIDTH = 600
 HEIGHT = 120
+PAD = 18  # side margins so the first and last year labels are not clipped
 LABEL_SPACE = 16  # room under the bars for year labels
 MAX_SPAN = 120  # years; a wider span (bad dates in the data) keeps only the latest ones
 
@@ -52,7 +53,7 @@ def build_timeline(req: SearchRequest, facet: Facet | None) -> Timeline | None:
     first = max(min(counts), last - MAX_SPAN + 1)
     years = list(range(first, last + 1))
     selected = set(req.filters.get("year", []))
-    slot = WIDTH / len(years)
+    slot = (WIDTH - 2 * PAD) / len(years)
     gap = min(2.0, slot * 0.2)
     chart_h = HEIGHT - LABEL_SPACE
     peak = max(counts.values())
@@ -70,8 +71,9 @@ def build_timeline(req: SearchRequest, facet: Facet | None) -> Timeline | None:
             link = with_changes(req, filters=filters, page=1)
         else:
             link = None
-        bars.append(Bar(year=year, count=count, x=round(i * slot + gap / 2, 2),
+        bars.append(Bar(year=year, count=count, x=round(PAD + i * slot + gap / 2, 2),
                         y=round(chart_h - h, 2), width=round(slot - gap, 2),
                         height=round(h, 2), selected=is_selected, request=link,
-                        label=(i % label_every == 0) or year == last))
+                        label=year == last or (i % label_every == 0
+                                               and last - year >= label_every * 0.7)))
     return Timeline(bars=bars)

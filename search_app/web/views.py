@@ -68,7 +68,7 @@ def search():
     for s in result.suggestions:
         sreq = request_from_suggestion(req, s)
         if sreq is not None:
-            suggestions.append((str(s.get("label") or sreq.q), sreq))
+            suggestions.append((str(s.get("label") or sreq.q), s.get("count"), sreq))
     return render_template(
         "search.html", req=req, result=result, facets=facets, chips=chips,
         suggestions=suggestions, timeline=build_timeline(req, result.facets.get("year")),
@@ -120,7 +120,7 @@ HELP_ROWS = (
     ("title:词", "只在标题里找", ("title:通知",)),
     ("agency:机构 / 机构:机构", "按发布机构筛选", ("agency:国务院",)),
     ("year:2020 / year:2018-2020", "按年份或年份范围筛选", ("year:2020", "year:2018-2020")),
-    ("classification:分类 / 分类:分类", "按主题分类筛选", ("分类:城乡建设",)),
+    ("classification:分类 / 分类:分类", "按主题分类筛选", ("分类:城乡建设（含住房）",)),
     ("type:文种 / 类型:文种", "按文种筛选（通知、公告、办法……）", ("type:通知",)),
     ("文号:… / doc_no:…", "按文号查找，可以只写一部分", ("文号:国发",)),
 )
