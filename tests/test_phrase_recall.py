@@ -48,7 +48,7 @@ def samples(rng: random.Random, texts: list[str], n: int) -> list[str]:
             continue
         start = rng.randrange(0, len(t) - size + 1)
         s = t[start:start + size]
-        if len(flat(s)) < 2 or any(q in s for q in '"“”「」『』《》'):
+        if len(flat(s)) < 2 or any(q in s for q in '"“”‘’「」『』《》＂'):
             continue  # a quote character inside would end the phrase
         out.append(s)
     return out

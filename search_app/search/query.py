@@ -37,8 +37,9 @@ FIELD_NAMES = {
     "type": "doc_type", "类型": "doc_type",
     "文号": "doc_no", "doc_no": "doc_no",
 }
-# Quote pairs (after normalisation, so ＂ is already ").
-QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "《": "》", "”": "”"}
+# Quote pairs, as they are after normalisation: ＂ is ", and the normaliser's Traditional
+# table turns 「」 into “” and 『』 into ‘’.
+QUOTES = {'"': '"', "“": "”", "‘": "’", "《": "》", "”": "”"}
 _CLOSERS = set(QUOTES.values())
 YEAR_MIN, YEAR_MAX = 1000, 2999
 _YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:(?:-|–|—|~|\.\.|至|到)\s*(\d{4}))?\s*$")
@@ -347,16 +348,23 @@ def _tiling(word: str) -> list[str]:
 
 
 def word_query(w: str, fields=("title", "body")) -> wq.Query:
-    """One query word: the word itself, or its dictionary pieces at consecutive
-    positions (text cut as 住房公积金/管理中心 for the word 住房公积金管理中心), or for a
-    long Chinese word its exact characters. A two- or three-character word never
-    matches across a word boundary: 民政 does not find 人民政府."""
+    """One query word: the word itself, or its exact characters in a long word
+    (≥ 4 characters: 住房公积金管理中心 cut as 住房公积金/管理中心 or 住房/公积金管理中心),
+    or, for a three-character word, its dictionary pieces in a row *and* its characters
+    (the pieces alone would match 购房人资格 for 购房资格: a sub-word is indexed at its
+    parent's position). A two-character word is only ever the word: 民政 never matches
+    the 民政 inside 人民政府."""
     alts: list[wq.Query] = [wq.Term(f, w) for f in fields]
-    pieces = _tiling(w)
-    if pieces:
-        alts.extend(wq.Phrase(f, pieces) for f in fields)
-    if len(w) >= 4 and all(_is_cjk(c) for c in w):
-        alts.append(exact_phrase(w, tuple(f + "_exact" for f in fields)))
+    exact_fields = tuple(f + "_exact" for f in fields)
+    cjk = all(_is_cjk(c) for c in w)
+    if len(w) >= 4 and cjk:
+        alts.append(exact_phrase(w, exact_fields))
+    elif len(w) == 3 and cjk:
+        pieces = _tiling(w)
+        if pieces:
+            in_row = [wq.Phrase(f, pieces) for f in fields]
+            alts.append(wq.And([in_row[0] if len(in_row) == 1 else wq.Or(in_row),
+                                exact_phrase(w, exact_fields)]))
     return alts[0] if len(alts) == 1 else wq.Or(alts)
 
 
@@ -551,7 +559,7 @@ def _compile(ast, drop_stops: bool) -> Compiled:
     if units:
         # Words next to each other as typed, and the whole text as an exact title.
         whole = "".join(title_text)
-        ws = [w for w, *_ in words(whole)]
+        ws = [w for part in title_text for w, *_ in words(part)]
         if len(ws) > 1:
             bonus.append(wq.Phrase("body", ws, slop=2, boost=PHRASE_BONUS))
             bonus.append(wq.Phrase("title", ws, slop=2, boost=PHRASE_BONUS))
