@@ -8,6 +8,7 @@ Labels are written as the site writes them; the readers allow spaces inside a la
 from __future__ import annotations
 
 # label as printed on the page -> canonical Record field.
+# Labels may also be written "[发文机构]" (www.beijing.gov.cn).
 # 主题词 is a keyword list, not a classification: it maps to "" (recognised so that its
 # value is not mistaken for the value of the label before it, but not stored).
 LABELS: dict[str, str] = {
@@ -18,6 +19,15 @@ LABELS: dict[str, str] = {
     "分类": "classification",
     "主题": "classification",
     "所属主题": "classification",
+    "法定主动公开分类": "classification",
+    "组配分类": "",
+    "联合发文单位": "",
+    "文件来源": "",
+    "生效日期": "",
+    "信息名称": "",
+    "内容描述": "",
+    "内容概览": "",
+    "发布者": "agency",
     "主题词": "",
     "关键词": "",
     "发布机构": "agency",
@@ -33,6 +43,8 @@ LABELS: dict[str, str] = {
     "发文日期": "pub_date",
     "发布时间": "pub_date",
     "印发日期": "pub_date",
+    "成文时间": "pub_date",
+    "公开日期": "pub_date",
     "日期": "pub_date",
     "文号": "doc_no",
     "发文字号": "doc_no",
@@ -41,6 +53,7 @@ LABELS: dict[str, str] = {
     "有效性": "validity",
     "时效性": "validity",
     "有效性说明": "validity",
+    "文件有效性": "validity",
     "时效": "validity",
     "是否有效": "validity",
     "索取号": "index_no",
@@ -68,11 +81,12 @@ LABELS: dict[str, str] = {
 # When several date labels are present the first of these wins: 成文日期 is the date the
 # document was signed, 生成日期 the date the disclosure record was made, 发布日期 the
 # date it went online.  A bare 日期/发布时间 is the weakest evidence.
-DATE_LABEL_PRIORITY = ("成文日期", "生成日期", "印发日期", "发文日期", "发布日期", "发布时间", "日期")
+DATE_LABEL_PRIORITY = ("成文日期", "成文时间", "生成日期", "印发日期", "发文日期", "发布日期",
+                       "公开日期", "发布时间", "日期")
 
 # Agency labels in order of trust: the issuing body over a "source" credit line.
 AGENCY_LABEL_PRIORITY = ("发文机关", "发布机构", "发文单位", "发文机构", "发布单位",
-                         "信息来源", "来源")
+                         "信息来源", "来源", "发布者")
 
 # Content area of an article, most specific first; the first that holds real text wins.
 CONTENT_SELECTORS = (
@@ -123,7 +137,13 @@ BOILERPLATE_LINE_PATTERNS = (
     r"^(?:视力保护色|【?我要纠错】?|我要纠错|分享|打印|收藏)$",
     r"^【?\s*(?:打印\s*关闭|关闭当前页面|打印本页|关闭本页|关闭窗口)\s*】?$",
     r"^(?:下载本信息公开文件|分享\s*[:：]|【\s*打印\s*】|【\s*关闭\s*】)",
+    # A line made only of toolbar words ("公报PDF PDF格式下载 收藏 取消收藏 打印").
+    r"^(?:(?:公报PDF|PDF格式下载|PDF下载|收藏|取消收藏|打印|分享|纠错|关闭|X|返回|评价|建议"
+    r"|\[返回上一页\]|\[\s*打印本页\s*\]|\[\s*关闭窗口\s*\])\s*)+$",
 )
+# A short line that starts the related-links block after the document: the body ends
+# there ("相关链接：", "相关稿件", "政策解读：" followed by links to other pages).
+BODY_END_PATTERN = r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策)\s*[:：]?$"
 # Footer lines run long (several credits on one line), so these match lines of any length
 # up to FOOTER_MAX_LEN.
 FOOTER_LINE_PATTERNS = (

@@ -416,7 +416,8 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
     pairs: list[tuple[str, str]] = []
     blocks: list[Tag] = []
     seen: set[int] = set()
-    for el in soup.find_all(["table", "ul", "dl", "div", "p", "span", "td", "li", "tr", "section"]):
+    for el in soup.find_all(["table", "ul", "ol", "dl", "div", "p", "span", "td", "li", "tr",
+                             "section"]):
         if id(el) in seen:
             continue
         text = _plain(el)
@@ -427,7 +428,8 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
             continue
         # Skip when a child already carries the same labels (take the smallest block)...
         if any(len(parse_labels(_lines(ch))) >= len(found)
-               for ch in el.find_all(["table", "ul", "dl", "div", "p", "li"], recursive=False)):
+               for ch in el.find_all(["table", "ul", "ol", "dl", "div", "p", "li"],
+                                     recursive=False)):
             continue
         # ...and when it sits inside the body past its first lines (a label in prose).
         if _inside(el, content) and not _near_start(el, content):
@@ -518,8 +520,16 @@ def _strip_boilerplate(content: Tag) -> None:
                 el.decompose()
 
 
+_BODY_END = re.compile(S.BODY_END_PATTERN)
+
+
 def _clean_lines(lines: list[str], title: str) -> list[str]:
-    out = [ln for ln in lines if not is_boilerplate_line(ln)]
+    out = []
+    for ln in lines:
+        if out and _BODY_END.match(ln):
+            break  # related links to other pages follow
+        if not is_boilerplate_line(ln):
+            out.append(ln)
     t = _norm(title)
     while out and t and _norm(out[0]) == t:
         out.pop(0)

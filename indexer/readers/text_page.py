@@ -29,7 +29,7 @@ def _label_pattern(label: str) -> str:
 _LABEL_ALT = "|".join(_label_pattern(lb) for lb in sorted(S.LABELS, key=len, reverse=True))
 # A label is not preceded by a CJK character (so 消息来源 in prose is not 来源) and is
 # followed by a colon, or stands alone at the end of its line (a table's label cell).
-_LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])(" + _LABEL_ALT + r")\s*(?:[:：]|(?=\n)|$)")
+_LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])[\[【]?(" + _LABEL_ALT + r")\s*(?:[:：]|[\]】]|(?=\n)|$)")
 # Page furniture that runs into a value on the same line.
 _VALUE_TAIL = re.compile(r"\s*(?:【|\[|分享到|分享[:：]|打印|【?字体|字号|扫一扫|"
                          r"(?:浏览|阅读|访问|点击)(?:量|次数|人次|数)?\s*[:：]).*$", re.S)
@@ -51,7 +51,7 @@ def parse_labels(lines: list[str]) -> list[tuple[str, str]]:
     for i, m in enumerate(matches):
         label = re.sub(r"\s", "", m.group(1))
         # A label alone on its line without a colon counts only in a label/value layout.
-        if not m.group(0).rstrip().endswith((":", "：")):
+        if not m.group(0).rstrip().endswith((":", "：", "]", "】")):
             start_of_line = m.start() == 0 or text[m.start() - 1] == "\n"
             if not start_of_line:
                 continue
