@@ -48,6 +48,7 @@ _YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:(?:-|–|—|~|\.\.|至|到)\s*(\d{4}))
 PHRASE_BONUS = 2.0
 EXACT_TITLE_BONUS = 4.0
 DOC_NO_BONUS = 8.0
+TITLE_ALL_BONUS = 2.0
 
 
 # --- AST ---------------------------------------------------------------------------
@@ -542,13 +543,11 @@ def _compile(ast, drop_stops: bool) -> Compiled:
     top = ast.children if isinstance(ast, And) else ([ast] if ast is not None else [])
     units: list[tuple[str, wq.Query]] = []
     rest: list[wq.Query] = []
-    unit_words: list[str] = []
     title_text: list[str] = []
     for node in top:
         if isinstance(node, Text) and node.field is None:
             for label, uq, _ in comp.text_units(node):
                 units.append((label, uq))
-                unit_words.append(label)
             title_text.append(localize_query(node.raw))
         else:
             cq = comp.node(node)
@@ -566,6 +565,12 @@ def _compile(ast, drop_stops: bool) -> Compiled:
         exact = exact_phrase(whole, ("title_exact",), boost=EXACT_TITLE_BONUS)
         if exact is not None and len(normalize(whole).replace(" ", "")) >= 2:
             bonus.append(exact)
+        if len(units) > 1:
+            # Every word in the title: what a known-item search usually wants.
+            in_title = [q for part in title_text
+                        for _, q, _ in _units(part, ("title",), drop_stops)]
+            if in_title:
+                bonus.append(wq.And(in_title, boost=TITLE_ALL_BONUS))
     return Compiled(query=query, scored=comp.scored, units=units, rest=rest, bonus=bonus,
                     marks={m for m in comp.marks if m.strip()}, terms=comp.terms)
 
