@@ -18,6 +18,8 @@ start_char, mode, tokenize, removestops, keeporiginal) and reuse one Token objec
 
 from __future__ import annotations
 
+import re
+
 from whoosh.analysis import Token, Tokenizer
 
 from indexer import segment
@@ -28,9 +30,17 @@ from indexer.normalize import normalize
 ANALYSIS_VERSION = 1
 
 
+_is_word_cache: dict[str, bool] = {}
+
+
 def is_word(token: str) -> bool:
     """Punctuation, symbols and spaces are not words."""
-    return any(ch.isalnum() for ch in token)
+    known = _is_word_cache.get(token)
+    if known is None:
+        known = any(ch.isalnum() for ch in token)
+        if len(_is_word_cache) < 500_000:
+            _is_word_cache[token] = known
+    return known
 
 
 def words(text: str, mode: str = "query") -> list[tuple[str, int, int, int]]:
@@ -57,6 +67,48 @@ def bigrams(text: str) -> list[tuple[str, int, int]]:
     if idx:
         last = idx[-1]
         out.append((norm[last], last, last + 1))
+    return out
+
+
+def word_postings(text: str) -> dict[str, list[tuple[int, int, int]]]:
+    """word → [(position, start, end)] in index mode: what Whoosh's Characters format
+    stores, computed without building a Token per word (the writer's hot path)."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    pos = 0
+    subwords = segment.subwords
+    for word, start, end in segment.tokenize(normalize(text)):
+        if not is_word(word):
+            continue
+        entry = (pos, start, end)
+        lst = out.get(word)
+        if lst is None:
+            out[word] = [entry]
+        else:
+            lst.append(entry)
+        for sub, s, e in subwords(word):
+            out.setdefault(sub, []).append((pos, start + s, start + e))
+        pos += 1
+    return out
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def bigram_positions(text: str) -> dict[str, list[int]]:
+    """gram → [positions] for the exact representation (what ``bigrams`` yields, without
+    character offsets, which the exact fields do not store)."""
+    compact = _SPACE.sub("", normalize(text))
+    out: dict[str, list[int]] = {}
+    if not compact:
+        return out
+    for i in range(len(compact) - 1):
+        gram = compact[i:i + 2]
+        lst = out.get(gram)
+        if lst is None:
+            out[gram] = [i]
+        else:
+            lst.append(i)
+    out.setdefault(compact[-1], []).append(len(compact) - 1)
     return out
 
 

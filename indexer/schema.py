@@ -15,11 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 
+from whoosh import formats
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.system import pack_uint
 
-from indexer.analysis import BigramAnalyzer, ChineseAnalyzer
+from indexer.analysis import (
+    BigramAnalyzer,
+    BigramTokenizer,
+    ChineseAnalyzer,
+    ChineseTokenizer,
+    bigram_positions,
+    word_postings,
+)
 from indexer.fields import normalize_doc_no
 from indexer.normalize import normalize
+from indexer.postings import compact
 from indexer.record import Record
 
 # Separator between the levels of a hierarchical 主题分类 ("城乡建设、环境保护\城市规划").
@@ -28,9 +38,58 @@ CLASSIFICATION_SEP = "\\"
 TITLE_BOOST = 3.0
 
 
+class PreAnalyzed:
+    """Postings computed ahead of time (in a worker process) for one text field."""
+
+    __slots__ = ("postings",)
+
+    def __init__(self, postings: list[tuple[bytes, int, float, bytes]]):
+        self.postings = postings
+
+
+class AnalyzedTEXT(TEXT):
+    """A TEXT field that also accepts `PreAnalyzed` postings, so that the costly part of
+    indexing (segmentation and Whoosh's posting encoding) runs in worker processes and
+    the single writer only files the postings away."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.format = compact(self.format)
+
+    def index(self, value, **kwargs):
+        if isinstance(value, PreAnalyzed):
+            return iter(value.postings)
+        return iter(self.postings(value))
+
+    def postings(self, value: str) -> list[tuple[bytes, int, float, bytes]]:
+        """(term bytes, frequency, weight, encoded value) per distinct term, encoded as
+        Whoosh's own formats encode them, but without a Token object per token: Whoosh's
+        generic path costs as much again per token as segmentation does."""
+        analyzer = self.analyzer
+        fmt = self.format
+        boost = fmt.field_boost
+        if isinstance(analyzer, BigramTokenizer) and isinstance(fmt, formats.Positions):
+            grouped = bigram_positions(value)
+        elif isinstance(analyzer, ChineseTokenizer):
+            grouped = word_postings(value)
+            if not isinstance(fmt, formats.Characters):
+                positional = isinstance(fmt, formats.Positions)
+                grouped = {w: ([p for p, _, _ in v] if positional else v)
+                           for w, v in grouped.items()}
+        else:
+            return list(super().index(value))
+        if isinstance(fmt, formats.Positions):  # Characters is a Positions subclass
+            encode = fmt.encode
+            return [(w.encode("utf-8"), len(v), len(v) * boost, encode(v))
+                    for w, v in grouped.items()]
+        return [(w.encode("utf-8"), len(v), len(v) * boost, pack_uint(len(v)))
+                for w, v in grouped.items()]
+
+
 def build_schema() -> Schema:
     words = ChineseAnalyzer()
     exact = BigramAnalyzer()
+    TEXT = AnalyzedTEXT  # noqa: N806 - every text field of the schema accepts postings
     return Schema(
         # id, source and the hashes are columns too, so that an incremental run reads
         # them for every document without loading stored bodies.
@@ -109,6 +168,25 @@ def record_to_document(record: Record) -> dict:
         if record.attachments else "",
     }
     return {k: v for k, v in doc.items() if v not in ("", None)}
+
+
+_SCHEMA: Schema | None = None
+
+
+def prepare_document(record: Record) -> dict:
+    """`record_to_document` with every text field analysed now: picklable, so worker
+    processes can do the analysis and hand the writer finished postings."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = build_schema()
+    doc = record_to_document(record)
+    for name, value in list(doc.items()):
+        field = _SCHEMA[name]
+        if isinstance(field, AnalyzedTEXT):
+            doc[name] = PreAnalyzed(list(field.index(value)))
+            if field.stored:
+                doc["_stored_" + name] = value
+    return doc
 
 
 # Stored fields a reader gets back, with their defaults when a document left them out.

@@ -1,0 +1,145 @@
+"""Where an index lives on disk, and how a new one replaces the old one atomically.
+
+An index path (``index_data/index`` by default) is a symbolic link to one *generation*
+directory beside it (``index_data/index.gens/<n>``). ``gongkai index --rebuild`` writes
+a whole new generation and then swaps the link with one ``rename``, so a reader opens
+either the old index or the new one, never a half-built one. Readers open the resolved
+generation directory (``open_index``), so a swap never mixes files of two generations
+under an open searcher. Incremental runs write into the current generation, where
+Whoosh's own commit (segments first, then the table of contents renamed into place)
+gives readers the same old-or-new view.
+
+The meta file ``gongkai.json`` in each generation records the analysis version and the
+user-dictionary hash the index was built with, so that a mismatched index is refused
+rather than silently searched with different tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from indexer.analysis import ANALYSIS_VERSION
+from indexer.schema import build_schema
+from indexer.segment import USERDICT
+
+META_FILE = "gongkai.json"
+INDEX_NAME = "MAIN"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class IndexMissing(FileNotFoundError):
+    pass
+
+
+class IndexIncompatible(RuntimeError):
+    pass
+
+
+def default_index_dir() -> Path:
+    """``$GONGKAI_INDEX``, else ``index_data/index`` in the current directory."""
+    return Path(os.environ.get("GONGKAI_INDEX") or "index_data/index")
+
+
+def sample_corpus_dir() -> Path:
+    """The bundled sample corpus: beside the package in a checkout, else in the cwd."""
+    for base in (REPO_ROOT, Path.cwd()):
+        candidate = base / "index_data" / "sample"
+        if candidate.is_dir():
+            return candidate
+    return REPO_ROOT / "index_data" / "sample"
+
+
+def analysis_fingerprint() -> dict:
+    return {
+        "analysis_version": ANALYSIS_VERSION,
+        "userdict_sha1": hashlib.sha1(USERDICT.read_bytes()).hexdigest(),
+    }
+
+
+def _gens_dir(index_dir: Path) -> Path:
+    return index_dir.with_name(index_dir.name + ".gens")
+
+
+def resolve(index_dir: str | os.PathLike) -> Path:
+    """The generation directory an index path points at (the path itself when it is a
+    plain directory, as an index made by hand or by an older version is)."""
+    return Path(os.path.realpath(index_dir))
+
+
+def exists(index_dir: str | os.PathLike) -> bool:
+    real = resolve(index_dir)
+    return real.is_dir() and whoosh_index.exists_in(str(real), indexname=INDEX_NAME)
+
+
+def read_meta(real_dir: Path) -> dict:
+    try:
+        return json.loads((real_dir / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def check_compatible(real_dir: Path) -> None:
+    meta = read_meta(real_dir)
+    want = analysis_fingerprint()
+    got = {k: meta.get(k) for k in want}
+    if got != want:
+        raise IndexIncompatible(
+            f"the index at {real_dir} was built with different analysis settings "
+            f"({got} != {want}); rebuild it with: gongkai index --rebuild PATH...")
+
+
+def open_index(index_dir: str | os.PathLike):
+    """Open the generation an index path points at now, for reading or updating."""
+    real = resolve(index_dir)
+    if not exists(index_dir):
+        raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
+    check_compatible(real)
+    return whoosh_index.open_dir(str(real), indexname=INDEX_NAME)
+
+
+def new_generation(index_dir: str | os.PathLike) -> Path:
+    """Create an empty index in a fresh generation directory (not yet published)."""
+    index_dir = Path(index_dir)
+    gens = _gens_dir(index_dir)
+    gens.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    gen = gens / name
+    gen.mkdir()
+    whoosh_index.create_in(str(gen), build_schema(), indexname=INDEX_NAME)
+    meta = analysis_fingerprint() | {"created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (gen / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return gen
+
+
+def publish(index_dir: str | os.PathLike, gen: Path) -> None:
+    """Point *index_dir* at *gen* atomically and remove generations no reader can be
+    opening any more (all but the new one and the one it replaces)."""
+    index_dir = Path(index_dir)
+    previous = resolve(index_dir) if index_dir.is_symlink() else None
+    if index_dir.exists() and not index_dir.is_symlink():
+        # A plain directory (made by hand or by an older version): move it aside first.
+        # This one conversion is not atomic; every later swap is.
+        aside = _gens_dir(index_dir) / ("plain-" + time.strftime("%Y%m%d-%H%M%S"))
+        os.rename(index_dir, aside)
+        previous = aside
+    tmp_link = index_dir.with_name(f".{index_dir.name}.{os.getpid()}.tmp")
+    target = os.path.relpath(gen, index_dir.parent)
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    os.symlink(target, tmp_link)
+    os.replace(tmp_link, index_dir)
+    keep = {gen.resolve(), previous.resolve() if previous else None}
+    for old in _gens_dir(index_dir).iterdir():
+        if old.resolve() not in keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(gen: Path) -> None:
+    shutil.rmtree(gen, ignore_errors=True)

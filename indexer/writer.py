@@ -1,0 +1,273 @@
+"""Building and updating the index from records.
+
+Incremental by id and content hash: an unchanged record is skipped, a changed one
+replaced. The same text under two URLs (identical normalised title and body, a report
+re-posted by a second portal, or an HTTP and an HTTPS crawl) is indexed once: the first
+record in input order is kept and the others are counted as ``duplicate-content``, so a
+search never shows the same document twice. The converse, two different texts under one
+URL in the same run (a records file listing several documents under one landing page),
+keeps both: the later one gets an id derived from its URL and its text, so it is stable
+across runs too.
+
+One writer at a time: a run holds ``<index>.lock`` (``flock``) from start to end, and a
+second run gets `IndexBusy` at once (or waits, with ``wait=True``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import fcntl
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer import store
+from indexer.pipeline import Prepared
+from indexer.readers import Skipped
+from indexer.record import Record, make_id
+from indexer.schema import prepare_document, text_hash
+
+COMMIT_EVERY = 5000  # documents per commit: a crash loses at most this many
+
+
+class IndexBusy(RuntimeError):
+    pass
+
+
+@dataclass
+class IndexSummary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+    failures: list[str] = field(default_factory=list)
+    input_bytes: int = 0
+    seconds: float = 0.0
+    documents: int = 0  # in the index at the end
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.input_bytes / 1e6 / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+            "removed": self.removed, "skipped": dict(self.skipped),
+            "failures": len(self.failures), "documents": self.documents,
+            "seconds": round(self.seconds, 2), "input_mb": round(self.input_bytes / 1e6, 2),
+            "mb_per_s": round(self.mb_per_s, 2),
+        }
+
+
+class IndexLock:
+    """An exclusive, process-wide lock beside the index path."""
+
+    def __init__(self, index_dir: Path, wait: bool = False):
+        self.path = index_dir.with_name(index_dir.name + ".lock")
+        self.wait = wait
+        self.fd: int | None = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        flags = fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(self.fd, flags)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(self.fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(self.fd)
+            self.fd = None
+            raise IndexBusy(
+                f"another indexer is writing {self.path.with_suffix('')}"
+                + (f" (pid {holder})" if holder else "")
+                + "; wait for it to finish or use --wait") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+def _existing(ix) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """id → content hash, text hash → id, source file → ids, read from columns."""
+    by_id: dict[str, str] = {}
+    by_text: dict[str, str] = {}
+    by_source: dict[str, list[str]] = {}
+    with ix.searcher() as s:
+        if s.doc_count_all() == 0:  # an empty index has no columns to read
+            return by_id, by_text, by_source
+        for r, _offset in s.reader().leaf_readers():
+            ids = r.column_reader("id")
+            hashes = r.column_reader("content_hash")
+            texts = r.column_reader("text_hash")
+            sources = r.column_reader("source")
+            for docnum in r.all_doc_ids():
+                doc_id = ids[docnum]
+                by_id[doc_id] = hashes[docnum]
+                by_text[texts[docnum]] = doc_id
+                by_source.setdefault(sources[docnum].split("#", 1)[0], []).append(doc_id)
+    return by_id, by_text, by_source
+
+
+def index_paths(index_dir: str | os.PathLike, paths: Iterable[str | os.PathLike], *,
+                field_map: dict | None = None, procs: int | None = None,
+                prune: bool = False, **kwargs) -> IndexSummary:
+    """Index every document under *paths*, parsing and analysing in *procs* workers.
+
+    FileNotFoundError (a missing path) and ValueError (a bad field map) are raised before
+    the index is touched."""
+    from indexer.ingest import iter_files
+    from indexer.pipeline import prepared_items
+    from indexer.readers.structured import check_field_map
+
+    paths = [str(p) for p in paths]
+    check_field_map(field_map)
+    input_bytes = sum(f.stat().st_size for f in iter_files(paths))
+
+    def items(known: dict[str, str]):
+        return prepared_items(paths, field_map, known=known, procs=procs)
+
+    summary = index_items(index_dir, items, prune_roots=paths if prune else None, **kwargs)
+    summary.input_bytes = input_bytes
+    return summary
+
+
+def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
+                prune_roots: Iterable[str] | None = None, wait: bool = False,
+                progress: Callable[[IndexSummary], None] | None = None,
+                commit_every: int = COMMIT_EVERY) -> IndexSummary:
+    """Index what a reader pipeline yields: `Record`, `Prepared`, `Skipped`, or any
+    object with ``source`` and ``error`` attributes for a file that broke its reader.
+    *items* may also be a function that takes the known ``id → content hash`` map and
+    returns them (so that workers can skip unchanged documents).
+
+    With *rebuild*, everything goes into a new generation that replaces the current one
+    only when complete. With *prune_roots*, documents whose source file lies under one of
+    those paths but no longer exists are removed."""
+    index_dir = Path(index_dir)
+    summary = IndexSummary()
+    start = time.perf_counter()
+    with IndexLock(index_dir, wait=wait):
+        gen = None
+        if rebuild or not store.exists(index_dir):
+            gen = store.new_generation(index_dir)
+            from whoosh import index as whoosh_index
+
+            ix = whoosh_index.open_dir(str(gen), indexname=store.INDEX_NAME)
+        else:
+            ix = store.open_index(index_dir)
+        try:
+            by_id, by_text, by_source = _existing(ix)
+            if callable(items):
+                items = items(dict(by_id))
+            _write(ix, items, summary, by_id, by_text, progress, commit_every)
+            if prune_roots is not None:
+                summary.removed = _prune(ix, by_source, prune_roots)
+            with ix.searcher() as s:
+                summary.documents = s.doc_count()
+        except BaseException:
+            ix.close()
+            if gen is not None:
+                store.discard(gen)
+            raise
+        ix.close()
+        if gen is not None:
+            store.publish(index_dir, gen)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
+    writer = ix.writer()
+    pending = 0
+    last_report = 0.0
+    written: dict[str, str] = {}  # id → text hash of what this run wrote under it
+    try:
+        for item in items:
+            if isinstance(item, Skipped):
+                summary.skipped[item.reason] += 1
+                continue
+            if isinstance(item, Prepared):
+                item, doc = item.record, item.document
+            elif isinstance(item, Record):
+                doc = None
+            else:  # a reader failure
+                summary.failures.append(f"{item.source}: {item.error}")
+                continue
+            summary.input_bytes += len(item.body.encode("utf-8")) + len(item.title.encode())
+            th = text_hash(item)
+            if written.get(item.id, th) != th:
+                item = dataclasses.replace(item, id=make_id(f"{item.url}#{th}"))
+                doc = None  # the prepared document carries the old id
+            if item.id in written:
+                # The same id and text again in this run: the first one stands. (Whoosh's
+                # update_document cannot replace a document added by the same writer.)
+                summary.skipped["duplicate-content"] += 1
+                continue
+            old_hash = by_id.get(item.id)
+            new_hash = item.content_hash
+            if old_hash == new_hash:
+                written[item.id] = th
+                summary.unchanged += 1
+                continue
+            twin = by_text.get(th)
+            if twin is not None and twin != item.id:
+                summary.skipped["duplicate-content"] += 1
+                continue
+            # A worker skips analysis when the hash it was given matched; the same id seen
+            # twice in one run can still need it here.
+            doc = doc or prepare_document(item)
+            if old_hash is None:
+                writer.add_document(**doc)
+                summary.added += 1
+            else:
+                writer.update_document(**doc)
+                summary.updated += 1
+            by_id[item.id] = new_hash
+            by_text[th] = item.id
+            written[item.id] = th
+            pending += 1
+            if pending >= commit_every:
+                writer.commit()
+                writer = ix.writer()
+                pending = 0
+            now = time.perf_counter()
+            if progress and now - last_report > 0.5:
+                last_report = now
+                progress(summary)
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:
+    roots = [os.path.abspath(r) for r in roots]
+    gone = []
+    for source, ids in by_source.items():
+        path = os.path.abspath(source)
+        under = any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+        if under and not os.path.exists(path):
+            gone.extend(ids)
+    if gone:
+        writer = ix.writer()
+        for doc_id in gone:
+            writer.delete_by_term("id", doc_id)
+        writer.commit()
+    return len(gone)
+
+
+def build_index(index_dir: str | os.PathLike, records: Iterable[Record]) -> IndexSummary:
+    """A fresh index from *records*, published atomically (tests and the demo use it)."""
+    return index_items(index_dir, records, rebuild=True)
