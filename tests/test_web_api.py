@@ -173,3 +173,80 @@ def test_missing_index_is_503_and_the_home_page_still_renders(tmp_path):
 def test_cors_allows_reading_the_public_api(client):
     assert client.get("/api/stats").headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in client.get("/").headers
+
+
+def test_a_reindex_is_visible_without_a_restart(tmp_path):
+    """`gongkai index` into the served directory shows up in the running app."""
+    import time
+
+    from indexer.ingest import iter_records
+    from indexer.record import Record
+    from indexer.writer import build_index
+    from search_app import create_app
+    from tests.web_fixtures import SAMPLE
+
+    def records(folder):
+        return [r for r in iter_records([SAMPLE / folder]) if isinstance(r, Record)]
+
+    index_dir = tmp_path / "index"
+    first = records("example_page_text")
+    build_index(index_dir, first)
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    try:
+        assert client.get("/api/stats").get_json()["documents"] == len(first)
+        second = records("jiangxi_txt")
+        # Generation directories are named to the second (indexer.store); a rebuild
+        # within the same second would collide with the first one.
+        time.sleep(1.1)
+        build_index(index_dir, first + second)
+        deadline = time.monotonic() + 10
+        while client.get("/api/stats").get_json()["documents"] != len(first) + len(second):
+            assert time.monotonic() < deadline, "the new index never became visible"
+            time.sleep(0.2)
+        found = client.get("/api/search", query_string={"q": f'"{second[0].title}"'})
+        assert second[0].id in {h["id"] for h in found.get_json()["results"]}
+    finally:
+        app.extensions["gongkai"].close()
+
+
+def test_serve_command_runs_waitress(web_index_dir):
+    """`gongkai serve` on an existing index: waitress answers, and exits on SIGTERM."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search_app", "serve", "--index", str(web_index_dir),
+         "--port", str(port), "--threads", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stats",
+                                            timeout=5) as r:
+                    assert r.headers["Server"] == "gongkai"  # waitress, not werkzeug
+                    assert json.load(r)["documents"] > 0
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert "serving" in proc.stderr.read()
+
+
+def test_serve_command_rejects_bad_arguments(tmp_path):
+    from search_app.cli import main
+
+    assert main(["serve", "--port", "0", "--index", str(tmp_path)]) == 2
+    assert main(["serve", "--threads", "0", "--index", str(tmp_path)]) == 2

@@ -37,7 +37,7 @@ def _progress(started: float):
 
     def report(summary) -> None:
         now = time.monotonic()
-        if now - last[0] < 1.0:  # one line a second is plenty on a terminal or in a log
+        if now - last[0] < 5.0:  # a line every few seconds: alive, not chatty
             return
         last[0] = now
         done = summary.added + summary.updated + summary.unchanged

@@ -1,9 +1,10 @@
 """Exports of a whole result set: CSV for spreadsheets, Atom for feed readers.
 
 ``/api/search.csv`` walks the backend page by page and streams every match, up to
-`EXPORT_MAX_ROWS` (config, default 5,000; the backend's own result-depth limit may stop it
-earlier). The ``X-Total-Count`` header gives the number of matches and
-``X-Export-Rows`` the number of rows the file holds, so a truncated export is visible.
+``EXPORT_MAX_ROWS`` (config, default 5,000) and never past the contract's
+``MAX_RESULT_DEPTH`` (1,000), the deepest result a backend pages to. The
+``X-Total-Count`` header gives the number of matches and ``X-Export-Rows`` the number of
+rows the file holds, so a truncated export is visible before it is read.
 
 ``/search.atom`` is the newest matches of a query (sorted by date), for alerts.
 """
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
-from search_app.search.types import MAX_PAGE_SIZE, QueryError
+from search_app.search.types import MAX_PAGE_SIZE, MAX_RESULT_DEPTH, QueryError
 from search_app.web.backend import get_backend
 from search_app.web.params import parse_search_request, with_changes
 from search_app.web.present import search_url
@@ -51,7 +52,7 @@ def _csv_line(values) -> str:
 @bp.get("/api/search.csv", endpoint="csv")
 def csv_export():
     req = parse_search_request(request.args, allow_size=False)
-    cap = int(current_app.config.get("EXPORT_MAX_ROWS", EXPORT_MAX_ROWS))
+    cap = min(int(current_app.config.get("EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)), MAX_RESULT_DEPTH)
     req = with_changes(req, page=1, size=MAX_PAGE_SIZE, facet_limit=0, snippets=False)
     backend = get_backend()
     # The first page is fetched before the response starts, so a bad query is still a

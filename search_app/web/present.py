@@ -4,6 +4,7 @@ against the few tags it is allowed to contain."""
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -74,6 +75,23 @@ def safe_url(url: str | None, base: str = "") -> str:
     return url if scheme in ("http", "https") else ""
 
 
+def source_label(source: str | None) -> str:
+    """The source file as the index recorded it, minus the server's own directories: a
+    path under the working directory is shown relative to it, any other absolute path
+    from its corpus folder (``index_data/...``) or as the bare file name."""
+    source = source or ""
+    path, sep, fragment = source.partition("#")
+    if os.path.isabs(path):
+        cwd = os.getcwd() + os.sep
+        if path.startswith(cwd):
+            path = path[len(cwd):]
+        elif f"{os.sep}index_data{os.sep}" in path:
+            path = "index_data" + path.rsplit(f"{os.sep}index_data", 1)[1]
+        else:
+            path = os.path.basename(path)
+    return path + sep + fragment
+
+
 def display_host(url: str) -> str:
     try:
         return urlsplit(url).hostname or url
@@ -93,7 +111,8 @@ def example(q: str = "", sort: str = "relevance", filters: dict | None = None) -
 def register_template_helpers(app) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update(marked=marked, safe_url=safe_url, host=display_host)
+    app.jinja_env.filters.update(marked=marked, safe_url=safe_url, host=display_host,
+                                   source_label=source_label)
     app.jinja_env.globals.update(
         search_url=search_url, hidden_params=hidden_params, example=example,
         facet_labels=FACET_LABELS, metadata_labels=METADATA_LABELS)
