@@ -363,3 +363,9 @@ def test_backend_sees_new_commits_and_survives_concurrent_searches(tmp_path):
 def test_missing_index_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         open_backend(tmp_path / "nothing-here")
+
+
+def test_snippet_marks_word_not_inside_longer_word(backend):
+    res = backend.search(SearchRequest(q="民政", size=10))
+    for h in res.hits:
+        assert "人<mark>民政</mark>府" not in h.snippet + h.title_html

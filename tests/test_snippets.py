@@ -77,3 +77,12 @@ def test_regex_special_characters_are_literal():
     rx = match_regex(["a.b", "(x)"])
     assert spans("axb a.b (x)", rx) == [(4, 7), (8, 11)]
     assert isinstance(rx, re.Pattern)
+
+
+def test_short_word_marked_only_where_it_is_a_word():
+    # From the 志愿服务条例 record: 人民政府 and 民政部门 in one sentence.
+    text = "县级以上地方人民政府民政部门负责本行政区域内志愿服务行政管理工作"
+    html = highlight(text, match_regex(["民政"]), whole_words={"民政"})
+    assert html.count("<mark>") == 1 and "<mark>民政</mark>部门" in html
+    # As a quoted phrase it is exact characters: both places.
+    assert highlight(text, match_regex(["民政"])).count("<mark>") == 2

@@ -303,6 +303,8 @@ class Compiled:
     rest: list[wq.Query] = field(default_factory=list)  # other top-level requirements
     bonus: list[wq.Query] = field(default_factory=list)  # optional clauses
     marks: set[str] = field(default_factory=set)  # normalised strings to highlight
+    # Marks that are short words: highlighted only where they are words (not 民政 in 人民政府).
+    word_marks: set[str] = field(default_factory=set)
     terms: int = 0
 
 
@@ -424,6 +426,8 @@ class _Compiler:
     def __init__(self, drop_stops: bool):
         self.drop_stops = drop_stops
         self.marks: set[str] = set()
+        self.word_marks: set[str] = set()
+        self.phrase_marks: set[str] = set()  # exact anywhere, even if also a word mark
         self.terms = 0
         self.scored = False
         self.phrase_words: list[str] = []  # words of the top-level text, in order
@@ -438,8 +442,10 @@ class _Compiler:
         fields = ("title",) if node.field == "title" else ("title", "body")
         units = _units(node.raw, fields, self.drop_stops)
         self.count(len(units))
-        for _, _, ws in units:
+        for label, _, ws in units:
             self.marks.update(normalize(w) for w in ws)
+            if 2 <= len(label) <= 3 and all(_is_cjk(c) for c in label) and ws == [label]:
+                self.word_marks.add(normalize(label))
         if units:
             self.scored = True
         return units
@@ -459,6 +465,7 @@ class _Compiler:
         if not qs:
             return None
         self.marks.add(norm)
+        self.phrase_marks.add("".join(norm.split()))
         self.scored = True
         return qs[0] if len(qs) == 1 else wq.Or(qs)
 
@@ -572,7 +579,8 @@ def _compile(ast, drop_stops: bool) -> Compiled:
             if in_title:
                 bonus.append(wq.And(in_title, boost=TITLE_ALL_BONUS))
     return Compiled(query=query, scored=comp.scored, units=units, rest=rest, bonus=bonus,
-                    marks={m for m in comp.marks if m.strip()}, terms=comp.terms)
+                    marks={m for m in comp.marks if m.strip()}, terms=comp.terms,
+                    word_marks=comp.word_marks - comp.phrase_marks)
 
 
 def year_query(raw: str) -> wq.Query:

@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
+from indexer.analysis import words
 from indexer.normalize import normalize
 
 FRAGMENT_CHARS = 90  # context around a fragment's matches, both sides together
@@ -32,10 +33,30 @@ def match_regex(marks: Iterable[str]) -> re.Pattern | None:
     return re.compile("|".join(alts))
 
 
-def spans(text: str, rx: re.Pattern | None) -> list[tuple[int, int]]:
+def _is_word_at(norm: str, s: int, e: int) -> bool:
+    """True when norm[s:e] is a word (or an indexed sub-word) where it stands, judged
+    from a few characters around it: the 民政 inside 人民政府 is not."""
+    a = max(0, s - 8)
+    return any(a + ws == s and a + we == e for _, _, ws, we in words(norm[a:e + 8], "index"))
+
+
+def spans(text: str, rx: re.Pattern | None, whole_words: Iterable[str] = ()
+          ) -> list[tuple[int, int]]:
+    """Matches of *rx* in the normalised *text*; a match equal to one of *whole_words*
+    counts only where the segmenter makes it a word."""
     if not rx or not text:
         return []
-    return [(m.start(), m.end()) for m in rx.finditer(normalize(text)) if m.end() > m.start()]
+    norm = normalize(text)
+    check = set(whole_words)
+    out = []
+    for m in rx.finditer(norm):
+        s, e = m.start(), m.end()
+        if e <= s:
+            continue
+        if check and m.group(0) in check and not _is_word_at(norm, s, e):
+            continue
+        out.append((s, e))
+    return out
 
 
 def mark(text: str, found: list[tuple[int, int]], start: int = 0, end: int | None = None,
@@ -54,21 +75,23 @@ def mark(text: str, found: list[tuple[int, int]], start: int = 0, end: int | Non
     return "".join(out)
 
 
-def highlight(text: str, rx: re.Pattern | None) -> str:
+def highlight(text: str, rx: re.Pattern | None, whole_words: Iterable[str] = ()) -> str:
     """The whole of *text*, escaped, every match marked (titles, document pages)."""
-    return mark(text, spans(text, rx))
+    return mark(text, spans(text, rx, whole_words))
 
 
 def _flat(s: str) -> str:
+    # Also used on escaped markup: tags hold no whitespace, so collapsing it is safe.
     return " ".join(s.split())
 
 
 def snippet(body: str, rx: re.Pattern | None, max_fragments: int = MAX_FRAGMENTS,
-            fragment_chars: int = FRAGMENT_CHARS) -> tuple[str, str]:
+            fragment_chars: int = FRAGMENT_CHARS, whole_words: Iterable[str] = ()
+            ) -> tuple[str, str]:
     """(html, plain text) of 1–3 fragments of *body* around its matches."""
     if not body:
         return "", ""
-    found = spans(body, rx)
+    found = spans(body, rx, whole_words)
     if not found:
         cut = body[:LEAD_CHARS]
         tail = ELLIPSIS if len(body) > LEAD_CHARS else ""
@@ -95,11 +118,6 @@ def snippet(body: str, rx: re.Pattern | None, max_fragments: int = MAX_FRAGMENTS
         b = min(len(body), max(group[-1][1], a + fragment_chars) + ctx // 2)
         pre = ELLIPSIS if a > 0 else ""
         post = ELLIPSIS if b < len(body) else ""
-        html_parts.append(pre + _flat_html(mark(body, group, a, b)) + post)
+        html_parts.append(pre + _flat(mark(body, group, a, b)) + post)
         text_parts.append(pre + _flat(body[a:b]) + post)
     return " ".join(html_parts), " ".join(text_parts)
-
-
-def _flat_html(s: str) -> str:
-    # Escaped text has no raw newlines inside tags, so collapsing whitespace is safe.
-    return " ".join(s.split())

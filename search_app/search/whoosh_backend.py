@@ -230,8 +230,8 @@ class WhooshBackend:
             result_facets = facetlib.facets(cols, qmask, masks, filters, limit)
             docs, scores = self._page(gen, request, comp, scoring, final, bool(masks) or relaxed)
             rx = sn.match_regex(comp.marks)
-            hits = [self._hit(gen, d, s, rx, request.snippets) for d, s in zip(docs, scores,
-                                                                               strict=True)]
+            hits = [self._hit(gen, d, s, rx, request.snippets, comp.word_marks)
+                    for d, s in zip(docs, scores, strict=True)]
             suggestions = _suggestions(gen, request, comp, filters, masks) if total == 0 else []
         return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
                             took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
@@ -260,24 +260,26 @@ class WhooshBackend:
         picked = docs[order[start:end]]
         return [int(d) for d in picked], [0.0] * len(picked)
 
-    def _hit(self, gen, docnum: int, score: float, rx, with_snippet: bool) -> Hit:
+    def _hit(self, gen, docnum: int, score: float, rx, with_snippet: bool,
+             whole_words=()) -> Hit:
         d = stored_to_dict(gen.searcher.stored_fields(docnum))
         snippet_html = snippet_text = ""
         if with_snippet:
-            snippet_html, snippet_text = sn.snippet(d["body"], rx)
+            snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words)
         return Hit(id=d["id"], title=d["title"], agency=d["agency"], pub_date=d["pub_date"],
                    year=d["year"], classification=d["classification"], doc_type=d["doc_type"],
                    doc_no=d["doc_no"], url=d["url"], source=d["source"], score=round(score, 4),
                    snippet=snippet_html, snippet_text=snippet_text,
-                   title_html=sn.highlight(d["title"], rx))
+                   title_html=sn.highlight(d["title"], rx, whole_words))
 
     # --- documents -----------------------------------------------------------------
 
     def document(self, doc_id: str, q: str = "") -> dict | None:
-        rx = None
+        rx, whole = None, set()
         if q:
             try:
-                rx = sn.match_regex(compile_query(q).marks)
+                comp = compile_query(q)
+                rx, whole = sn.match_regex(comp.marks), comp.word_marks
             except QueryError:
                 rx = None
         with self._use() as gen:
@@ -285,8 +287,8 @@ class WhooshBackend:
             if docnum is None:
                 return None
             d = stored_to_dict(gen.searcher.stored_fields(docnum))
-        d["body_html"] = sn.highlight(d["body"], rx)
-        d["title_html"] = sn.highlight(d["title"], rx)
+        d["body_html"] = sn.highlight(d["body"], rx, whole)
+        d["title_html"] = sn.highlight(d["title"], rx, whole)
         return d
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
