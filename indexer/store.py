@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -109,9 +110,9 @@ def new_generation(index_dir: str | os.PathLike) -> Path:
     index_dir = Path(index_dir)
     gens = _gens_dir(index_dir)
     gens.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-    gen = gens / name
-    gen.mkdir()
+    # Names sort by creation time; mkdtemp makes two builds in one second distinct.
+    gen = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=gens))
+    gen.chmod(0o755)
     whoosh_index.create_in(str(gen), build_schema(), indexname=INDEX_NAME)
     meta = analysis_fingerprint() | {"created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (gen / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")

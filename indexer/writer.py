@@ -208,7 +208,7 @@ def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
             summary.input_bytes += len(item.body.encode("utf-8")) + len(item.title.encode())
             th = text_hash(item)
             if written.get(item.id, th) != th:
-                item = dataclasses.replace(item, id=make_id(f"{item.url}#{th}"))
+                item = dataclasses.replace(item, id=make_id("", item.url, th))
                 doc = None  # the prepared document carries the old id
             if item.id in written:
                 # The same id and text again in this run: the first one stands. (Whoosh's
