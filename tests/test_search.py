@@ -369,3 +369,10 @@ def test_snippet_marks_word_not_inside_longer_word(backend):
     res = backend.search(SearchRequest(q="民政", size=10))
     for h in res.hits:
         assert "人<mark>民政</mark>府" not in h.snippet + h.title_html
+
+
+def test_negation_inside_groups(backend):
+    want = expect(lambda r: (contains(r, "中医药") and not contains(r, "北京")) or contains(r, "契税"))
+    assert ids(backend, '("中医药" -"北京") OR "契税"') == want
+    res = backend.search(SearchRequest(q='"契税" OR -"住房"', size=1))
+    assert res.total == len(expect(lambda r: contains(r, "契税") or not contains(r, "住房")))
