@@ -38,27 +38,15 @@ CLASSIFICATION_SEP = "\\"
 TITLE_BOOST = 3.0
 
 
-class PreAnalyzed:
-    """Postings computed ahead of time (in a worker process) for one text field."""
-
-    __slots__ = ("postings",)
-
-    def __init__(self, postings: list[tuple[bytes, int, float, bytes]]):
-        self.postings = postings
-
-
 class AnalyzedTEXT(TEXT):
-    """A TEXT field that also accepts `PreAnalyzed` postings, so that the costly part of
-    indexing (segmentation and Whoosh's posting encoding) runs in worker processes and
-    the single writer only files the postings away."""
+    """A TEXT field that analyses straight into postings (see `postings`) and stores
+    them in the compact formats of `indexer.postings`."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.format = compact(self.format)
 
     def index(self, value, **kwargs):
-        if isinstance(value, PreAnalyzed):
-            return iter(value.postings)
         return iter(self.postings(value))
 
     def postings(self, value: str) -> list[tuple[bytes, int, float, bytes]]:
@@ -168,25 +156,6 @@ def record_to_document(record: Record) -> dict:
         if record.attachments else "",
     }
     return {k: v for k, v in doc.items() if v not in ("", None)}
-
-
-_SCHEMA: Schema | None = None
-
-
-def prepare_document(record: Record) -> dict:
-    """`record_to_document` with every text field analysed now: picklable, so worker
-    processes can do the analysis and hand the writer finished postings."""
-    global _SCHEMA
-    if _SCHEMA is None:
-        _SCHEMA = build_schema()
-    doc = record_to_document(record)
-    for name, value in list(doc.items()):
-        field = _SCHEMA[name]
-        if isinstance(field, AnalyzedTEXT):
-            doc[name] = PreAnalyzed(list(field.index(value)))
-            if field.stored:
-                doc["_stored_" + name] = value
-    return doc
 
 
 # Stored fields a reader gets back, with their defaults when a document left them out.

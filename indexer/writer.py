@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer import store
-from indexer.pipeline import Prepared
 from indexer.readers import Skipped
 from indexer.record import Record, make_id
-from indexer.schema import prepare_document, text_hash
+from indexer.schema import record_to_document, text_hash
 
 COMMIT_EVERY = 5000  # documents per commit: a crash loses at most this many
 
@@ -128,29 +127,31 @@ def index_paths(index_dir: str | os.PathLike, paths: Iterable[str | os.PathLike]
     FileNotFoundError (a missing path) and ValueError (a bad field map) are raised before
     the index is touched."""
     from indexer.ingest import iter_files
-    from indexer.pipeline import prepared_items
+    from indexer.pipeline import default_procs, parsed_items
     from indexer.readers.structured import check_field_map
 
     paths = [str(p) for p in paths]
     check_field_map(field_map)
     input_bytes = sum(f.stat().st_size for f in iter_files(paths))
-
-    def items(known: dict[str, str]):
-        return prepared_items(paths, field_map, known=known, procs=procs)
-
-    summary = index_items(index_dir, items, prune_roots=paths if prune else None, **kwargs)
+    procs = procs or default_procs()
+    items = parsed_items(paths, field_map, procs=procs)
+    summary = index_items(index_dir, items, prune_roots=paths if prune else None,
+                          procs=procs, **kwargs)
     summary.input_bytes = input_bytes
     return summary
 
 
 def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
+                procs: int = 1,
                 prune_roots: Iterable[str] | None = None, wait: bool = False,
                 progress: Callable[[IndexSummary], None] | None = None,
                 commit_every: int = COMMIT_EVERY) -> IndexSummary:
-    """Index what a reader pipeline yields: `Record`, `Prepared`, `Skipped`, or any
-    object with ``source`` and ``error`` attributes for a file that broke its reader.
-    *items* may also be a function that takes the known ``id → content hash`` map and
-    returns them (so that workers can skip unchanged documents).
+    """Index what a reader pipeline yields: `Record`, `Skipped`, or any object with
+    ``source`` and ``error`` attributes for a file that broke its reader.
+
+    With *procs* > 1, analysis and segment writing run in that many worker processes
+    (Whoosh's MpWriter, one new segment per worker and commit): the single writer
+    process otherwise spends most of its time filing postings.
 
     With *rebuild*, everything goes into a new generation that replaces the current one
     only when complete. With *prune_roots*, documents whose source file lies under one of
@@ -169,9 +170,7 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
             ix = store.open_index(index_dir)
         try:
             by_id, by_text, by_source = _existing(ix)
-            if callable(items):
-                items = items(dict(by_id))
-            _write(ix, items, summary, by_id, by_text, progress, commit_every)
+            _write(ix, items, summary, by_id, by_text, progress, commit_every, procs)
             if prune_roots is not None:
                 summary.removed = _prune(ix, by_source, prune_roots)
             with ix.searcher() as s:
@@ -188,8 +187,18 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
     return summary
 
 
-def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
-    writer = ix.writer()
+def _new_writer(ix, procs: int):
+    if procs > 1:
+        from whoosh.multiproc import MpWriter
+
+        # multisegment: the workers' segments join the index as they are, instead of
+        # being merged again by this process.
+        return MpWriter(ix, procs=procs, multisegment=True, batchsize=64)
+    return ix.writer()
+
+
+def _write(ix, items, summary, by_id, by_text, progress, commit_every, procs) -> None:
+    writer = _new_writer(ix, procs)
     pending = 0
     last_report = 0.0
     written: dict[str, str] = {}  # id → text hash of what this run wrote under it
@@ -198,18 +207,13 @@ def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
             if isinstance(item, Skipped):
                 summary.skipped[item.reason] += 1
                 continue
-            if isinstance(item, Prepared):
-                item, doc = item.record, item.document
-            elif isinstance(item, Record):
-                doc = None
-            else:  # a reader failure
+            if not isinstance(item, Record):  # a reader failure
                 summary.failures.append(f"{item.source}: {item.error}")
                 continue
             summary.input_bytes += len(item.body.encode("utf-8")) + len(item.title.encode())
             th = text_hash(item)
             if written.get(item.id, th) != th:
                 item = dataclasses.replace(item, id=make_id("", item.url, th))
-                doc = None  # the prepared document carries the old id
             if item.id in written:
                 # The same id and text again in this run: the first one stands. (Whoosh's
                 # update_document cannot replace a document added by the same writer.)
@@ -225,9 +229,7 @@ def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
             if twin is not None and twin != item.id:
                 summary.skipped["duplicate-content"] += 1
                 continue
-            # A worker skips analysis when the hash it was given matched; the same id seen
-            # twice in one run can still need it here.
-            doc = doc or prepare_document(item)
+            doc = record_to_document(item)
             if old_hash is None:
                 writer.add_document(**doc)
                 summary.added += 1
@@ -240,7 +242,7 @@ def _write(ix, items, summary, by_id, by_text, progress, commit_every) -> None:
             pending += 1
             if pending >= commit_every:
                 writer.commit()
-                writer = ix.writer()
+                writer = _new_writer(ix, procs)
                 pending = 0
             now = time.perf_counter()
             if progress and now - last_report > 0.5:
