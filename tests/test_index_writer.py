@@ -48,15 +48,16 @@ def test_first_run_adds_every_record_and_a_second_run_changes_nothing(tmp_path, 
     assert len(stored_ids(tmp_path / "ix")) == expected
 
 
-def test_a_changed_record_is_replaced_not_duplicated(tmp_path, corpus):
-    index_paths(tmp_path / "ix", [corpus], procs=1)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_changed_record_is_replaced_not_duplicated(tmp_path, corpus, procs):
+    index_paths(tmp_path / "ix", [corpus], procs=procs)
     before = stored_ids(tmp_path / "ix")
     lines = (corpus / "records.jsonl").read_text(encoding="utf-8").splitlines()
     row = json.loads(lines[0])
     row["full_text"] = (row.get("full_text") or "") + "（本文已更新）"
     lines[0] = json.dumps(row, ensure_ascii=False)
     (corpus / "records.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    summary = index_paths(tmp_path / "ix", [corpus], procs=1)
+    summary = index_paths(tmp_path / "ix", [corpus], procs=procs)
     assert (summary.added, summary.updated) == (0, 1)
     assert stored_ids(tmp_path / "ix") == before
 
