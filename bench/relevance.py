@@ -64,6 +64,13 @@ def load_records(path: Path, limit: int, rng: random.Random):
 # --- the two setups -------------------------------------------------------------------
 
 def build_ours(path: Path, records) -> None:
+    try:  # the production writer (schema formats, meta file, generations)
+        from indexer.writer import build_index
+    except ImportError:  # pragma: no cover - before the writer existed
+        build_index = None
+    if build_index is not None:
+        build_index(path, records)
+        return
     from whoosh import index
 
     from indexer.schema import build_schema, record_to_document
