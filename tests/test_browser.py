@@ -186,3 +186,14 @@ def test_works_without_javascript(browser, live_server):
     page.locator("li.hit h2 a").first.click()
     assert page.locator("h1.doc-title").count() == 1
     context.close()
+
+
+def test_help_examples_are_clickable(page, live_server):
+    page.goto(live_server + "/help")
+    shot(page, "help")
+    example = page.locator("table.syntax a.example").first
+    query = example.inner_text()
+    example.click()
+    page.wait_for_selector("ol.hits li.hit")
+    assert page.input_value("#q") == query
+    assert int(page.inner_text("#total")) > 0

@@ -83,9 +83,16 @@ def run(args: argparse.Namespace) -> int:
     import waitress
 
     from search_app import create_app
-    from search_app.web.backend import EXTENSION
+    from search_app.search import open_backend
 
-    app = create_app({"INDEX_DIR": str(index_dir)})
+    # Opened here rather than on the first request, so that an index that cannot be
+    # served (built with other analysis settings, damaged) stops the command with the
+    # reason instead of answering 503 to everyone.
+    try:
+        backend = open_backend(index_dir)
+    except Exception as exc:
+        raise CliError(f"cannot open the index at {index_dir}: {exc}") from exc
+    app = create_app({"INDEX_DIR": str(index_dir), "BACKEND": backend})
     print(f"gongkai: serving {index_dir} on http://{args.host}:{args.port}/ "
           f"({args.threads} threads; Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
@@ -94,5 +101,5 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     finally:
-        app.extensions[EXTENSION].close()
+        backend.close()
     return 0
