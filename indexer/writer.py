@@ -15,10 +15,12 @@ second run gets `IndexBusy` at once (or waits, with ``wait=True``).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import errno
 import fcntl
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,7 +32,9 @@ from indexer.readers import Skipped
 from indexer.record import Record, make_id
 from indexer.schema import record_to_document, text_hash
 
-COMMIT_EVERY = 5000  # documents per commit: a crash loses at most this many
+# Documents per commit: a crash loses at most this many. $GONGKAI_COMMIT_EVERY overrides
+# it (the crash-safety tests commit every few documents to kill between commits).
+COMMIT_EVERY = max(1, int(os.environ.get("GONGKAI_COMMIT_EVERY") or 5000))
 
 
 class IndexBusy(RuntimeError):
@@ -63,6 +67,30 @@ class IndexSummary:
         }
 
 
+# The pid of this process while it holds an IndexLock (0 otherwise); see _tie_to_indexer.
+_lock_holder = 0
+
+
+def _tie_to_indexer() -> None:
+    """Run in every child forked while an indexer holds its lock (the parse pool, Whoosh's
+    MpWriter workers). A forked child shares the lock's open file (and Whoosh's write
+    lock), so a worker outliving a killed indexer kept the index locked for ever: every
+    later run failed with IndexBusy. Ask the kernel to kill the child with its parent."""
+    global _lock_holder
+    parent, _lock_holder = _lock_holder, 0
+    if not parent:
+        return
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the indexer died before prctl took effect
+        os._exit(1)
+
+
+os.register_at_fork(after_in_child=_tie_to_indexer)
+
+
 class IndexLock:
     """An exclusive, process-wide lock beside the index path."""
 
@@ -89,9 +117,13 @@ class IndexLock:
                 + "; wait for it to finish or use --wait") from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        global _lock_holder
+        _lock_holder = os.getpid()
         return self
 
     def __exit__(self, *exc):
+        global _lock_holder
+        _lock_holder = 0
         if self.fd is not None:
             os.ftruncate(self.fd, 0)
             os.close(self.fd)  # closing releases the flock
