@@ -55,6 +55,29 @@ def test_csv_cap_is_configurable_and_reported(app_factory):
     assert int(r.headers["X-Total-Count"]) > 30 and r.headers["X-Export-Rows"] == "30"
 
 
+def test_csv_past_the_result_depth_is_cut_by_year(client, web_backend, monkeypatch):
+    """A backend pages to MAX_RESULT_DEPTH per request; bigger exports go year by year.
+    Shown here with the depth lowered to 50 so the sample corpus is "big"."""
+    from search_app.search.types import SearchRequest
+    from search_app.web import export
+
+    monkeypatch.setattr(export, "DEPTH", 50)
+    years = web_backend.search(SearchRequest(facet_limit=100)).facets["year"].values
+    expected = sum(min(v.count, 50) for v in years)
+    r = client.get("/api/search.csv?sort=newest")
+    rows = read_csv(r)[1:]
+    assert len(rows) == expected == int(r.headers["X-Export-Rows"])
+    assert int(r.headers["X-Total-Count"]) > 50
+    assert len({row[0] for row in rows}) == len(rows)
+    got_years = [int(row[4]) for row in rows]
+    assert got_years == sorted(got_years, reverse=True)
+    # A year filter limits the years walked; oldest first when sorted that way.
+    r = client.get("/api/search.csv?sort=oldest&year=2016-2021")
+    got_years = [int(row[4]) for row in read_csv(r)[1:]]
+    assert got_years == sorted(got_years) and set(got_years) <= set(range(2016, 2022))
+    assert len(got_years) == sum(v.count for v in years if 2016 <= int(v.value) <= 2021)
+
+
 def test_csv_of_nothing_is_just_the_header(client):
     rows = read_csv(client.get("/api/search.csv?q=住房公积金&year=1990"))
     assert len(rows) == 1

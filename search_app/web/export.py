@@ -1,10 +1,11 @@
 """Exports of a whole result set: CSV for spreadsheets, Atom for feed readers.
 
 ``/api/search.csv`` walks the backend page by page and streams every match, up to
-``EXPORT_MAX_ROWS`` (config, default 5,000) and never past the contract's
-``MAX_RESULT_DEPTH`` (1,000), the deepest result a backend pages to. The
-``X-Total-Count`` header gives the number of matches and ``X-Export-Rows`` the number of
-rows the file holds, so a truncated export is visible before it is read.
+``EXPORT_MAX_ROWS`` (config, default 5,000). A backend pages only to
+``MAX_RESULT_DEPTH`` (1,000) results per request, so a larger result set is exported
+year by year (see `_slices`). The ``X-Total-Count`` header gives the number of matches
+and ``X-Export-Rows`` the number of rows the file holds, so a truncated export is
+visible before it is read.
 
 ``/search.atom`` is the newest matches of a query (sorted by date), for alerts.
 """
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
-from search_app.search.types import MAX_PAGE_SIZE, MAX_RESULT_DEPTH, QueryError
+from search_app.search.types import MAX_PAGE_SIZE, MAX_RESULT_DEPTH, QueryError, SearchRequest
 from search_app.web.backend import get_backend
 from search_app.web.params import parse_search_request, with_changes
 from search_app.web.present import search_url
@@ -27,6 +28,8 @@ from search_app.web.present import search_url
 bp = Blueprint("export", __name__)
 
 EXPORT_MAX_ROWS = 5000
+DEPTH = MAX_RESULT_DEPTH  # deepest result one backend request pages to
+MAX_FACET_VALUES = 100  # years asked for when an export is cut by year
 FEED_SIZE = 20
 CSV_COLUMNS = ("id", "title", "agency", "pub_date", "year", "doc_no", "classification",
                "doc_type", "url", "permalink")
@@ -49,36 +52,79 @@ def _csv_line(values) -> str:
     return buf.getvalue()
 
 
+def _year_in(year: int, values: list[str]) -> bool:
+    """Whether *year* is one of the year filter's values ("2020", "2018-2020")."""
+    for value in values:
+        start, _, end = value.partition("-")
+        if int(start) <= year <= int(end or start):
+            return True
+    return False
+
+
+def _slices(backend, req: SearchRequest, first, cap: int) -> list[tuple[SearchRequest, int]]:
+    """The requests an export walks, each with the rows it gives, in file order.
+
+    Up to the backend's result depth that is the request itself. Past it, the result set
+    is cut by year (newest year first, oldest first for ``sort=oldest``), each year a
+    request of its own with its own depth, so an export reaches past the first 1,000
+    matches; documents without a year are then left out (X-Export-Rows tells)."""
+    depth = DEPTH
+    if first.total <= depth:
+        return [(req, min(first.total, cap))]
+    years_result = backend.search(with_changes(req, size=1, facet_limit=MAX_FACET_VALUES))
+    facet = years_result.facets.get("year")
+    chosen = req.filters.get("year")
+    counts = []
+    for fv in facet.values if facet else []:
+        value = str(fv.value)
+        if value.isdigit() and fv.count and (not chosen or _year_in(int(value), chosen)):
+            counts.append((int(value), fv.count))
+    counts.sort(reverse=req.sort != "oldest")
+    out, left = [], cap
+    for year, count in counts:
+        if left <= 0:
+            break
+        filters = dict(req.filters, year=[str(year)])
+        rows = min(count, depth, left)
+        out.append((with_changes(req, filters=filters), rows))
+        left -= rows
+    return out
+
+
 @bp.get("/api/search.csv", endpoint="csv")
 def csv_export():
     req = parse_search_request(request.args, allow_size=False)
-    cap = min(int(current_app.config.get("EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)), MAX_RESULT_DEPTH)
+    cap = int(current_app.config.get("EXPORT_MAX_ROWS", EXPORT_MAX_ROWS))
     req = with_changes(req, page=1, size=MAX_PAGE_SIZE, facet_limit=0, snippets=False)
     backend = get_backend()
-    # The first page is fetched before the response starts, so a bad query is still a
-    # 400 in the error shape rather than a broken download.
+    # The first page and the plan are made before the response starts, so a bad query is
+    # still a 400 in the error shape rather than a broken download.
     first = backend.search(req)
-    expected = min(first.total, cap)
+    slices = _slices(backend, req, first, cap)
+    expected = sum(rows for _, rows in slices)
     permalink = url_for("views.document", doc_id="ID", _external=True)
 
-    def rows():
-        yield "\ufeff" + _csv_line(CSV_COLUMNS)  # BOM: Excel reads UTF-8 Chinese only so
-        result, page, sent = first, 1, 0
+    def walk(sreq: SearchRequest, rows: int):
+        result = first if sreq is req else backend.search(sreq)
+        page, sent = 1, 0
         while True:
-            for hit in result.hits:
-                if sent >= expected:
-                    return
-                yield _csv_line([hit.id, hit.title, hit.agency, hit.pub_date, hit.year,
-                                 hit.doc_no, hit.classification, hit.doc_type, hit.url,
-                                 permalink.replace("ID", hit.id)])
-                sent += 1
-            if sent >= expected or len(result.hits) < req.size:
+            yield from result.hits[: rows - sent]
+            sent += min(len(result.hits), rows - sent)
+            if sent >= rows or len(result.hits) < sreq.size:
                 return
             page += 1
             try:
-                result = backend.search(with_changes(req, page=page))
+                result = backend.search(with_changes(sreq, page=page))
             except QueryError:  # the backend's depth limit: stop at what it allows
                 return
+
+    def lines():
+        yield "\ufeff" + _csv_line(CSV_COLUMNS)  # BOM: Excel reads UTF-8 Chinese only so
+        for sreq, rows in slices:
+            for hit in walk(sreq, rows):
+                yield _csv_line([hit.id, hit.title, hit.agency, hit.pub_date, hit.year,
+                                 hit.doc_no, hit.classification, hit.doc_type, hit.url,
+                                 permalink.replace("ID", hit.id)])
 
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     headers = {
@@ -87,7 +133,7 @@ def csv_export():
         "X-Export-Rows": str(expected),
         "Cache-Control": "no-store",
     }
-    return Response(stream_with_context(rows()), mimetype="text/csv",
+    return Response(stream_with_context(lines()), mimetype="text/csv",
                     headers=headers, content_type="text/csv; charset=utf-8")
 
 

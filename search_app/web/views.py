@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
-from search_app.search.types import FACETS, MAX_RESULT_DEPTH, SearchRequest
+from search_app.search.types import FACETS, SearchRequest
 from search_app.web.backend import get_backend
 from search_app.web.params import (
     FILTER_PARAMS,
@@ -129,5 +129,4 @@ HELP_ROWS = (
 @bp.get("/help")
 def help_page():
     return render_template("help.html", req=SearchRequest(), help_rows=HELP_ROWS,
-                           export_max_rows=min(current_app.config["EXPORT_MAX_ROWS"],
-                                               MAX_RESULT_DEPTH))
+                           export_max_rows=current_app.config["EXPORT_MAX_ROWS"])
