@@ -376,3 +376,21 @@ def test_negation_inside_groups(backend):
     assert ids(backend, '("中医药" -"北京") OR "契税"') == want
     res = backend.search(SearchRequest(q='"契税" OR -"住房"', size=1))
     assert res.total == len(expect(lambda r: contains(r, "契税") or not contains(r, "住房")))
+
+
+def test_backend_follows_a_rebuilt_index_generation(tmp_path):
+    from indexer.writer import build_index
+
+    path = tmp_path / "index"
+    build_index(path, RECORDS[:5])
+    b = open_backend(path)
+    try:
+        assert b.stats()["documents"] == 5
+        build_index(path, RECORDS[5:12])  # a new generation, swapped in atomically
+        deadline = time.monotonic() + 10
+        while b.stats()["documents"] != 7 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert b.stats()["documents"] == 7
+        assert b.document(RECORDS[0].id) is None and b.document(RECORDS[6].id) is not None
+    finally:
+        b.close()
