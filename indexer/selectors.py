@@ -143,7 +143,8 @@ BOILERPLATE_LINE_PATTERNS = (
 )
 # A short line that starts the related-links block after the document: the body ends
 # there ("相关链接：", "相关稿件", "政策解读：" followed by links to other pages).
-BODY_END_PATTERN = r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策)\s*[:：]?$"
+BODY_END_PATTERN = (r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策)"
+                    r"\s*(?:[:：].*)?$")
 # Footer lines run long (several credits on one line), so these match lines of any length
 # up to FOOTER_MAX_LEN.
 FOOTER_LINE_PATTERNS = (

@@ -81,6 +81,10 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     soup = BeautifulSoup(html, "lxml")
     if soup.find() is None:
         return Skipped(source, "not-html")
+    if _too_deep(soup):
+        # Real pages nest a few dozen levels; thousands would make the block scoring below
+        # quadratic, so such input is refused rather than parsed for minutes.
+        return Skipped(source, "parse-error", f"nesting deeper than {_MAX_DEPTH}")
 
     redirect = _redirect_target(soup, html)
     _expand_document_write(soup)
@@ -226,8 +230,15 @@ def _meta_date(soup: BeautifulSoup) -> str:
     return parse_date(_meta(soup, S.DATE_META))
 
 
+# CMSs fill the "source" meta with the site or column name as often as with an agency.
+_AGENCY_END = re.compile(r"(?:局|委|委员会|政府|办公室|办公厅|中心|厅|部|院|会|署|所|处|站|队|行|报|社|台)$")
+
+
 def _meta_agency(soup: BeautifulSoup) -> str:
-    return _meta(soup, S.AGENCY_META)
+    value = _meta(soup, S.AGENCY_META)
+    if value.endswith(("网站", "网")) or not _AGENCY_END.search(value):
+        return ""
+    return value
 
 
 def _page_title(soup: BeautifulSoup) -> str:
@@ -244,6 +255,19 @@ def _page_title(soup: BeautifulSoup) -> str:
 def _is_index_url(url: str) -> bool:
     """A directory or index URL (".../zcfg/", ".../index.html"): a section, not an article."""
     return bool(url) and bool(_INDEX_URL.match(url.strip()))
+
+
+_MAX_DEPTH = 400
+
+
+def _too_deep(root: Tag) -> bool:
+    stack = [(root, 0)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        stack.extend((c, depth + 1) for c in el.contents if isinstance(c, Tag))
+    return False
 
 
 def _link_count(soup: BeautifulSoup) -> int:
@@ -363,8 +387,6 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
         n = _norm(_title_text(el))
         if not (4 <= len(n) <= 200) or not ref:
             continue
-        if el.name == "a" or el.find_parent("a") is not None or _link_density(el) > 0.5:
-            continue  # a menu entry or a link to another page
         if n == ref:
             rank = (0, 0)
         elif len(ref) >= 8 and ref in n and len(n) <= len(ref) + 60:
@@ -373,6 +395,10 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
             rank = (2, -len(n))
         else:
             continue
+        if best_rank is not None and rank >= best_rank:
+            continue
+        if el.name == "a" or el.find_parent("a") is not None or _link_density(el) > 0.5:
+            continue  # a menu entry or a link to another page
         if best_rank is None or rank < best_rank:
             best, best_rank = el, rank
     before = [el for el in headings if order.get(id(el), 0) <= content_at + 3
@@ -437,6 +463,14 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
         if (title_el is not None and _inside(title_el, el)
                              and len(text) > len(_plain(title_el)) + 150):
             continue
+        if len(found) == 1 and not found[0][1]:
+            # A label cell on its own ("<td>主题分类：</td><td>城乡建设</td>"): the value is
+            # the next cell.
+            nxt = el.find_next_sibling()
+            value = _plain(nxt) if nxt is not None else ""
+            if value and len(value) <= 100 and not parse_labels([value]):
+                found = [(found[0][0], value)]
+                blocks.append(nxt)
         pairs.extend(found)
         blocks.append(el)
         for d in el.find_all(True):

@@ -31,7 +31,7 @@ _LABEL_ALT = "|".join(_label_pattern(lb) for lb in sorted(S.LABELS, key=len, rev
 # followed by a colon, or stands alone at the end of its line (a table's label cell).
 _LABEL_RE = re.compile(r"(?<![\u4e00-\u9fff])[\[【]?(" + _LABEL_ALT + r")\s*(?:[:：]|[\]】]|(?=\n)|$)")
 # Page furniture that runs into a value on the same line.
-_VALUE_TAIL = re.compile(r"\s*(?:【|\[|分享到|分享[:：]|打印|【?字体|字号|扫一扫|"
+_VALUE_TAIL = re.compile(r"\s*(?:【|\[|分享到|分享[:：]|打印|【?字体|字号|扫一扫|查看更多|"
                          r"(?:浏览|阅读|访问|点击)(?:量|次数|人次|数)?\s*[:：]).*$", re.S)
 # Values that say "none".
 _EMPTY_VALUES = frozenset(("无", "-", "—", "--", "/", "暂无", "null", "空"))
