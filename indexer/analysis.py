@@ -25,9 +25,10 @@ from whoosh.analysis import Token, Tokenizer
 from indexer import segment
 from indexer.normalize import normalize
 
-# Bumped whenever tokens change for the same input: an index built with another version
+# Bumped whenever indexed values change for the same input (tokens, normalised facet
+# values such as classification levels): an index built with another version
 # must be rebuilt (the index writer records it beside the index).
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 _is_word_cache: dict[str, bool] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from whoosh import formats
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
@@ -32,8 +33,10 @@ from indexer.normalize import normalize
 from indexer.postings import compact
 from indexer.record import Record
 
-# Separator between the levels of a hierarchical 主题分类 ("城乡建设、环境保护\城市规划").
-CLASSIFICATION_SEP = "\\"
+# Separators between the levels of a hierarchical 主题分类: portals write
+# "城乡建设、环境保护\城市规划", "城乡建设、环境保护/城乡建设（含住房）" or
+# "综合政务 / 部门文件 / 其他".
+CLASSIFICATION_SEP = re.compile(r"\s*[\\/>＞／]\s*")
 
 TITLE_BOOST = 3.0
 
@@ -115,11 +118,13 @@ def text_hash(record: Record) -> str:
 
 
 def classification_levels(value: str) -> tuple[str, str]:
-    """(full value, top level) of a hierarchical classification."""
+    """(full value, top level) of a hierarchical classification; the full value is
+    written with one separator, " / ", whatever the portal used."""
     value = (value or "").strip()
     if not value:
         return "", ""
-    return value, value.split(CLASSIFICATION_SEP, 1)[0].strip()
+    levels = [part for part in CLASSIFICATION_SEP.split(value) if part]
+    return CLASSIFICATION_SEP.sub(" / ", value), levels[0] if levels else ""
 
 
 def record_to_document(record: Record) -> dict:

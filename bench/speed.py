@@ -1,0 +1,268 @@
+"""Query latency, cold start and serving memory: Gongkai vs jieba's ChineseAnalyzer on
+plain Whoosh, on one corpus, in one run.
+
+    python bench/speed.py [--docs 10000] [--queries 200] [--workdir DIR] [--procs 2]
+
+The corpus is the real development corpus's records (../shared/corpus: records, laws,
+work reports, State Council CSV, TCM bureau JSON, Jiangxi texts). When --docs asks for
+more documents than there are real ones, the rest are made by sampling real paragraphs
+and real metadata (title, agency, year) from random real records; the output says how
+many. Both setups index the same documents; then, with each setup's index opened in a
+fresh process:
+
+- full results page: top 10 + facet counts (agency, year, classification, doc_type) +
+  snippets of the 10 hits, for ~N realistic queries (2-3 words from real titles);
+- exact phrases: quoted random 3-8 character substrings of real bodies;
+- browsing: empty query filtered by one agency (newest first);
+- cold start: a new process, open the index, answer one query;
+- serving RSS: the peak RSS of the process that answered all queries.
+
+Latencies are medians and p95 over the queries, with ratios baseline/ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus"
+REAL_SOURCES = [
+    "crepd_china_real_estate_policy_db/records_govcn.jsonl",
+    "lawrefbook_laws_regulations", "aldohemsn_gov_work_reports", "gccmpd_gov_prc_csv",
+    "bucm_beijing_tcm_bureau_json", "chairmenfrog_jiangxi_txt",
+]
+FACETS = ("agency", "year", "classification", "doc_type")
+
+
+# ---------------------------------------------------------------- corpus and queries
+
+def build_corpus(n_docs: int, seed: int = 7):
+    from indexer.ingest import iter_records
+    from indexer.record import Record
+
+    real = [r for r in iter_records([CORPUS / p for p in REAL_SOURCES])
+            if isinstance(r, Record) and len(r.body) > 200]
+    rng = random.Random(seed)
+    docs = list(real[:n_docs])
+    paragraphs = [p for r in real for p in r.body.split("\n") if len(p) > 40]
+    for i in range(len(docs), n_docs):
+        meta = rng.choice(real)
+        body = "\n".join(rng.choice(paragraphs) for _ in range(rng.randint(5, 40)))
+        docs.append(Record(title=meta.title, body=body, source=f"synthetic#{i}",
+                           url=f"synthetic:{i}", agency=meta.agency,
+                           pub_date=meta.pub_date, year=meta.year,
+                           classification=meta.classification, doc_type=meta.doc_type))
+    return docs, len(real[:n_docs])
+
+
+def make_queries(docs, n: int, seed: int = 11):
+    from indexer.analysis import words
+
+    rng = random.Random(seed)
+    real = [d for d in docs if not d.source.startswith("synthetic")]
+    plain, phrases = [], []
+    while len(plain) < n:
+        toks = [w for w, *_ in words(rng.choice(real).title) if len(w) >= 2]
+        if len(toks) >= 2:
+            plain.append(" ".join(rng.sample(toks, min(len(toks), rng.choice((2, 3))))))
+    while len(phrases) < n:
+        body = rng.choice(real).body.replace("\n", "")
+        size = rng.randint(3, 8)
+        if len(body) > size:
+            start = rng.randrange(len(body) - size)
+            text = body[start:start + size]
+            if '"' not in text and text.strip() == text and text:
+                phrases.append(text)
+    agencies = sorted({d.agency for d in docs if d.agency})
+    browse = [rng.choice(agencies) for _ in range(min(n, 50))] if agencies else []
+    return {"plain": plain, "phrase": phrases, "browse": browse}
+
+
+# ---------------------------------------------------------------- indexing
+
+def index_ours(docs, path: Path, procs: int) -> float:
+    from indexer.writer import index_items
+
+    start = time.perf_counter()
+    index_items(path, iter(docs), rebuild=True, procs=procs)
+    return time.perf_counter() - start
+
+
+def baseline_schema():
+    from jieba.analyse import ChineseAnalyzer
+    from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+    ana = ChineseAnalyzer()
+    return Schema(id=ID(stored=True, unique=True), url=STORED(),
+                  title=TEXT(analyzer=ana, stored=True), body=TEXT(analyzer=ana, stored=True),
+                  agency=ID(stored=True, sortable=True),
+                  year=NUMERIC(int, stored=True, sortable=True),
+                  classification=ID(stored=True, sortable=True),
+                  doc_type=ID(stored=True, sortable=True), pub_date=ID(stored=True,
+                                                                       sortable=True))
+
+
+def index_baseline(docs, path: Path, procs: int) -> float:
+    from whoosh import index
+    from whoosh.multiproc import MpWriter
+
+    path.mkdir(parents=True, exist_ok=True)
+    ix = index.create_in(str(path), baseline_schema())
+    start = time.perf_counter()
+    w = MpWriter(ix, procs=procs, multisegment=True, batchsize=64) if procs > 1 else ix.writer()
+    for d in docs:
+        fields = {"id": d.id, "url": d.url, "title": d.title, "body": d.body,
+                  "agency": d.agency, "year": d.year, "classification": d.classification,
+                  "doc_type": d.doc_type, "pub_date": d.pub_date}
+        w.add_document(**{k: v for k, v in fields.items() if v not in ("", None)})
+    w.commit()
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- querying (child)
+
+def ours_runner(path: str):
+    from search_app.search import SearchRequest, open_backend
+
+    backend = open_backend(path)
+
+    def run(kind, q):
+        if kind == "browse":
+            req = SearchRequest(q="", filters={"agency": [q]}, sort="newest", size=10)
+        elif kind == "phrase":
+            req = SearchRequest(q=f'"{q}"', size=10)
+        else:
+            req = SearchRequest(q=q, size=10)
+        return backend.search(req).total
+    return run
+
+
+def baseline_runner(path: str):
+    from whoosh import index, sorting
+    from whoosh.qparser import MultifieldParser
+    from whoosh.query import Every, Term
+
+    ix = index.open_dir(path)
+    searcher = ix.searcher()
+    parser = MultifieldParser(["title", "body"], ix.schema)
+    facets = {f: sorting.FieldFacet(f) for f in FACETS}
+
+    def run(kind, q):
+        if kind == "browse":
+            query, sortedby = Every(), sorting.FieldFacet("pub_date", reverse=True)
+            results = searcher.search(query, limit=10, filter=Term("agency", q),
+                                      groupedby=facets, sortedby=sortedby)
+        else:
+            query = parser.parse(f'"{q}"' if kind == "phrase" else q)
+            results = searcher.search(query, limit=10, groupedby=facets)
+        for f in FACETS:
+            results.groups(f)
+        for hit in results[:10]:
+            hit.highlights("body")
+        return len(results)
+    return run
+
+
+def child(setup: str, path: str, queries_file: str) -> None:
+    queries = json.loads(Path(queries_file).read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    run = (ours_runner if setup == "ours" else baseline_runner)(path)
+    first = queries["plain"][0]
+    run("plain", first)
+    cold = time.perf_counter() - t0
+    out = {"cold_start_s": cold, "latency_ms": {}, "totals": {}}
+    for kind, qs in queries.items():
+        times, totals = [], []
+        for q in qs:
+            t = time.perf_counter()
+            totals.append(run(kind, q))
+            times.append((time.perf_counter() - t) * 1000)
+        out["latency_ms"][kind] = times
+        out["totals"][kind] = totals
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--docs", type=int, default=10000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--workdir", default="bench/out/speed")
+    ap.add_argument("--reuse", action="store_true", help="reuse indexes already in workdir")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    work = Path(args.workdir) / str(args.docs)
+    work.mkdir(parents=True, exist_ok=True)
+    docs, n_real = build_corpus(args.docs)
+    mb = sum(len(d.title.encode()) + len(d.body.encode()) for d in docs) / 1e6
+    print(f"corpus: {len(docs):,} documents ({n_real:,} real, {len(docs) - n_real:,} made by "
+          f"sampling real paragraphs), {mb:.1f} MB of text; {args.procs} processes, "
+          f"{os.cpu_count()} cores")
+    queries = make_queries(docs, args.queries)
+    qfile = work / "queries.json"
+    qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+
+    paths = {"ours": work / "ours", "jieba": work / "jieba"}
+    index_s = {}
+    for setup, path in paths.items():
+        if args.reuse and path.exists():
+            continue
+        if path.is_symlink() or path.exists():
+            subprocess.run(["rm", "-rf", str(path), str(path) + ".gens"], check=True)
+        index_s[setup] = (index_ours if setup == "ours" else index_baseline)(
+            docs, path, args.procs)
+        size = dir_size(Path(os.path.realpath(path)))
+        print(f"indexed {setup}: {index_s[setup]:.1f} s, {mb / index_s[setup]:.2f} MB/s, "
+              f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB")
+
+    results = {}
+    for setup, path in paths.items():
+        proc = subprocess.run([sys.executable, __file__, "--child", setup, str(path),
+                               str(qfile)], capture_output=True, text=True, check=True)
+        results[setup] = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    print(f"\n{'':<22}{'ours p50':>10}{'p95':>8}{'jieba p50':>11}{'p95':>8}{'ratio p50':>11}")
+    labels = {"plain": "results page (ms)", "phrase": "exact phrase (ms)",
+              "browse": "browse agency (ms)"}
+    for kind, label in labels.items():
+        o, j = results["ours"]["latency_ms"][kind], results["jieba"]["latency_ms"][kind]
+        if not o:
+            continue
+        print(f"{label:<22}{statistics.median(o):>10.1f}{pct(o, 95):>8.1f}"
+              f"{statistics.median(j):>11.1f}{pct(j, 95):>8.1f}"
+              f"{statistics.median(j) / statistics.median(o):>10.1f}x")
+    o, j = results["ours"], results["jieba"]
+    print(f"{'cold start (s)':<22}{o['cold_start_s']:>10.2f}{'':>8}{j['cold_start_s']:>11.2f}")
+    print(f"{'serving peak RSS (MB)':<22}{o['peak_rss_mb']:>10.0f}{'':>8}{j['peak_rss_mb']:>11.0f}")
+    zero_o = sum(1 for t in o["totals"]["phrase"] if t == 0)
+    zero_j = sum(1 for t in j["totals"]["phrase"] if t == 0)
+    print(f"exact phrases with 0 hits (each is a substring of a real body): ours {zero_o}, "
+          f"jieba {zero_j} of {len(o['totals']['phrase'])}")
+
+
+if __name__ == "__main__":
+    main()
