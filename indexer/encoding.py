@@ -57,8 +57,8 @@ def _detect(data: bytes) -> str:
         best = from_bytes(data[:200_000]).best()
     except Exception:  # the detector is third-party code: never let it break a parse
         best = None
+    # _codec maps any GB table the detector names to the GB18030 superset.
     codec = _codec(best.encoding) if best is not None else ""
-    # Chinese pages detected as any GB table are decoded with the superset.
     return codec or "utf-8"
 
 
@@ -83,4 +83,11 @@ def decode_html(data: bytes) -> str:
     if text is not None:
         return text
     codec = _detect(data)
+    if not codec.startswith("utf"):
+        # Every undeclared non-UTF-8 page in this domain so far was GB; on short pages the
+        # detector can pick Big5 or a Korean table for the same bytes, so a clean GB18030
+        # decode wins over a legacy guess.
+        text = _strict(data, "gb18030")
+        if text is not None:
+            return text
     return data.decode(codec, errors="replace")

@@ -153,3 +153,25 @@ def test_parse_html_never_raises_on_truncated_or_corrupted_fixture_bytes(name, c
     i = int(len(data) * at)
     data = data[:i] + junk + data[i:]
     assert isinstance(parse_html(data, name), Record | Skipped)
+
+
+_WORD_HEAD = ("<html xmlns:o='urn:schemas-microsoft-com:office:office' "
+              "xmlns:w='urn:schemas-microsoft-com:office:word'><head>"
+              "<meta name=Generator content='Microsoft Word 15'><title>关于乙的通知</title></head>")
+
+
+def test_word_saved_as_html_with_text_is_read_as_a_document():
+    html = (_WORD_HEAD + "<body><div class=WordSection1><p class=MsoNormal>关于乙的通知</p>"
+            "<p class=MsoNormal>各有关单位：</p><p class=MsoNormal>" + "现将有关事项通知如下。" * 40
+            + "</p><p class=MsoNormal>2024年3月1日</p></div></body></html>")
+    rec = parse_html(html.encode("utf-8"), "w.html", "http://a.gov.cn/w/t3.html")
+    assert isinstance(rec, Record)
+    assert (rec.title, rec.pub_date, rec.doc_type) == ("关于乙的通知", "2024-03-01", "通知")
+    assert rec.body.startswith("各有关单位：")
+
+
+def test_word_saved_as_html_without_text_is_skipped_as_word_html():
+    result = parse_html((_WORD_HEAD + "<body><div class=WordSection1><p class=MsoNormal>"
+                         "&nbsp;</p></div></body></html>").encode(), "w.html")
+    assert isinstance(result, Skipped)
+    assert result.reason == "word-html"
