@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from search_app.search.types import FACETS, SearchRequest
-from search_app.web.backend import get_backend
+from search_app.web.backend import IndexUnavailable, get_backend
 from search_app.web.params import (
     FILTER_PARAMS,
-    PARAM_FOR_FILTER,
     parse_doc_id,
     parse_q,
     parse_search_request,
@@ -38,7 +37,7 @@ def home():
         return search()
     try:
         stats = get_backend().stats()
-    except Exception:  # the home page must render even when the index is not there yet
+    except IndexUnavailable:  # the home page renders before the first index is built
         stats = None
     return render_template("home.html", stats=stats, req=SearchRequest())
 
@@ -78,7 +77,7 @@ def search():
         api_url=search_url(req, "api.search"),
         atom_url=search_url(with_changes(req, sort="relevance", page=1), "export.atom"),
         csv_url=search_url(with_changes(req, page=1), "export.csv"),
-        facet_visible=FACET_VISIBLE, param_for_filter=PARAM_FOR_FILTER)
+        facet_visible=FACET_VISIBLE)
 
 
 def _page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
