@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from flask import current_app, g
@@ -19,6 +20,9 @@ from search_app.search.types import SearchBackend
 log = logging.getLogger(__name__)
 
 EXTENSION = "gongkai"
+# After a failed open, requests answer 503 for this long before the next attempt, so a
+# broken index is logged once per interval rather than once per request.
+RETRY_SECONDS = 5.0
 
 
 class IndexUnavailable(Exception):
@@ -33,6 +37,7 @@ class BackendHolder:
         # across apps); only one we opened ourselves is ours to close.
         self._owned = backend is None
         self._lock = threading.Lock()
+        self._failed_at: float | None = None
 
     def get(self) -> SearchBackend:
         backend = self._backend
@@ -40,7 +45,15 @@ class BackendHolder:
             return backend
         with self._lock:
             if self._backend is None:
-                self._backend = self._open()
+                now = time.monotonic()
+                if self._failed_at is not None and now - self._failed_at < RETRY_SECONDS:
+                    raise IndexUnavailable(f"no usable index at {self.index_dir}")
+                try:
+                    self._backend = self._open()
+                except IndexUnavailable:
+                    self._failed_at = now
+                    raise
+                self._failed_at = None
             return self._backend
 
     def _open(self) -> SearchBackend:
