@@ -310,15 +310,38 @@ def _inside(el: Tag, container: Tag) -> bool:
     return any(p is container for p in el.parents)
 
 
+# --- selectors --------------------------------------------------------------------------
+
+def _parse_selector(sel: str) -> tuple[str, str, frozenset[str]]:
+    """(tag, id, classes) of a simple selector: "tag", "#id", ".a", ".a.b", "tag.a"."""
+    m = re.fullmatch(r"([a-z0-9]*)(?:#([\w-]+))?((?:\.[\w-]+)*)", sel, re.I)
+    if not m:
+        raise ValueError(f"unsupported selector {sel!r}")
+    classes = frozenset(c for c in m.group(3).split(".") if c)
+    return m.group(1).lower(), m.group(2) or "", classes
+
+
+def _select_all(root: Tag, sels: tuple[str, ...]) -> dict[str, list[Tag]]:
+    """Elements matching each simple selector, in document order, in one pass over the tree.
+    (soupsieve's select() walks the tree once per selector: seconds on a 400 KB portal page.)"""
+    parsed = [(sel, *_parse_selector(sel)) for sel in sels]
+    out: dict[str, list[Tag]] = {sel: [] for sel in sels}
+    for el in root.find_all(True):
+        el_id = el.get("id") or ""
+        el_classes = el.get("class") or ()
+        for sel, tag, id_, classes in parsed:
+            if ((not tag or el.name == tag) and (not id_ or el_id == id_)
+                    and (not classes or classes.issubset(el_classes))):
+                out[sel].append(el)
+    return out
+
+
 # --- content area -----------------------------------------------------------------------
 
 def _find_content(soup: BeautifulSoup) -> Tag | None:
+    matches = _select_all(soup, S.CONTENT_SELECTORS)
     for sel in S.CONTENT_SELECTORS:
-        try:
-            found = soup.select(sel)
-        except Exception:  # a selector soupsieve cannot compile on an odd page
-            continue
-        for el in found:
+        for el in matches[sel]:
             if len(_plain(el)) >= _MIN_TEXT and _link_density(el) < _MAX_LINK_DENSITY:
                 # A wrapper selector (".content") may hold the whole page: use the densest
                 # block inside it instead when that block carries most of the text.
@@ -371,12 +394,8 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
     ref = _norm(meta_title or page_title)
     order = {id(el): i for i, el in enumerate(soup.find_all(True))}
     content_at = order.get(id(content), len(order))
-    candidates: list[Tag] = []
-    for sel in S.TITLE_SELECTORS:
-        try:
-            candidates.extend(soup.select(sel))
-        except Exception:
-            continue
+    matches = _select_all(soup, S.TITLE_SELECTORS)
+    candidates: list[Tag] = [el for sel in S.TITLE_SELECTORS for el in matches[sel]]
     headings = [el for el in candidates if el.find_parent("a") is None]
     candidates = headings + soup.find_all(["strong", "b", "p", "div", "td", "span", "font"],
                                           limit=5000)
@@ -543,12 +562,9 @@ def _strip_boilerplate(content: Tag) -> None:
     for tag in content.find_all(list(S.BOILERPLATE_TAGS)):
         if not tag.decomposed:
             tag.decompose()
+    matches = _select_all(content, S.BOILERPLATE_SELECTORS)
     for sel in S.BOILERPLATE_SELECTORS:
-        try:
-            found = content.select(sel)
-        except Exception:
-            continue
-        for el in found:
+        for el in matches[sel]:
             # A class such as "top" or "print" on a wrapper of real text is not furniture.
             if not el.decomposed and len(_plain(el)) < 300:
                 el.decompose()
