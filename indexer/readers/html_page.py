@@ -349,7 +349,11 @@ def _find_content(soup: BeautifulSoup) -> Tag | None:
                 if inner is not None and len(_plain(inner)) >= 0.6 * len(_plain(el)):
                     return inner if _contains_paragraphs(inner) else el
                 return el
-    return _densest_block(soup.body or soup)
+    block = _densest_block(soup.body or soup)
+    # A "densest block" that is mostly links is a menu or a list, not an article.
+    if block is not None and _link_density(block) >= _MAX_LINK_DENSITY:
+        return None
+    return block
 
 
 def _contains_paragraphs(el: Tag) -> bool:
