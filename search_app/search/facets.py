@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_app.search.query import parse_year
+from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
 
 # Columns read into code arrays: the filters, and the classification top level.

@@ -30,7 +30,7 @@ from whoosh.searching import Searcher
 from indexer.schema import stored_to_dict
 from search_app.search import facets as facetlib
 from search_app.search import snippets as sn
-from search_app.search.query import Compiled, _combine, compile_query
+from search_app.search.query_compile import Compiled, combine, compile_query
 from search_app.search.types import (
     FACETS,
     MAX_PAGE_SIZE,
@@ -340,7 +340,7 @@ def _check_request(req: SearchRequest) -> None:
 def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | None]:
     """When no document has every word: the documents with the most of them (and all
     the non-word requirements), ranked by an OR of the words."""
-    base = gen.mask(_combine(comp.rest)) if comp.rest else gen.mask(None)
+    base = gen.mask(combine(comp.rest)) if comp.rest else gen.mask(None)
     base = facetlib.combine(masks.values(), base)
     counts = np.zeros(base.shape, dtype=np.int32)
     for _, uq in comp.units:
@@ -348,7 +348,7 @@ def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | No
     for k in range(len(comp.units) - 1, 0, -1):
         m = base & (counts >= k)
         if m.any():
-            qmask = (counts >= k) & (gen.mask(_combine(comp.rest)) if comp.rest
+            qmask = (counts >= k) & (gen.mask(combine(comp.rest)) if comp.rest
                                      else gen.mask(None))
             scoring = wq.Or([uq for _, uq in comp.units])
             if comp.rest:
@@ -378,7 +378,7 @@ def _suggestions(gen, req: SearchRequest, comp: Compiled, filters, masks) -> lis
     if len(comp.units) >= 2 and not comp.rest:
         for i, (label, _) in enumerate(comp.units):
             keep = [uq for j, (_, uq) in enumerate(comp.units) if j != i]
-            m = facetlib.combine(masks.values(), gen.mask(_combine(keep)))
+            m = facetlib.combine(masks.values(), gen.mask(combine(keep)))
             n = int(m.sum())
             if n:
                 q = " ".join(lab for j, (lab, _) in enumerate(comp.units) if j != i)
