@@ -7,7 +7,8 @@ number, -1 for "no value"); a filter is then a boolean mask and a facet count is
 
 Classification: the facet lists the full hierarchical values as indexed (one entry per
 distinct value); a classification filter matches a document whose full value or whose
-top level equals the filter value, so a link to a top level works too.
+top level equals the filter value, so a link to a top level works too. Filter values are
+normalised as the indexer normalises classifications (`classification_levels`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.schema import classification_levels
 from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
 
@@ -129,6 +131,10 @@ def clean_filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:
         if name == "year":
             for v in vals:
                 parse_year(v)
+        elif name == "classification":
+            # The index holds classifications with their levels joined by " / " whatever
+            # the portal wrote (\, /, >): a value typed or linked as written must match.
+            vals = [full for full in (classification_levels(v)[0] for v in vals) if full]
         if vals:
             out[name] = vals
     return out

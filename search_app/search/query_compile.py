@@ -11,6 +11,7 @@ from whoosh import query as wq
 from indexer.analysis import phrase_grams, words
 from indexer.fields import DOC_NO_RE, normalize_doc_no
 from indexer.normalize import is_traditional, localize_query, normalize
+from indexer.schema import classification_levels
 from indexer.segment import subwords
 from search_app.search.query_parser import (
     And,
@@ -223,7 +224,10 @@ class _Compiler:
                 alts.append(wq.And([wq.Term("agency_text", w) for w in ws]))
             return wq.Or(alts)
         if node.field == "classification":
-            return wq.Or([wq.Term("classification", raw), wq.Term("classification_l1", raw)])
+            # Levels joined by " / " as the indexer writes them (分类:城乡建设\城市规划).
+            full = classification_levels(raw)[0]
+            return wq.Or([wq.Term("classification", full),
+                          wq.Term("classification_l1", full)])
         if node.field == "doc_type":
             return wq.Term("doc_type", raw)
         if node.field == "doc_no":
