@@ -87,8 +87,8 @@ def page(request, browser):
     assert page.watch.errors == []
 
 
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{page.width_name}-{name}.png"))
+def shot(page, name: str, full_page: bool = False) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{page.width_name}-{name}.png"), full_page=full_page)
 
 
 def no_horizontal_scroll(page) -> None:
@@ -120,7 +120,7 @@ def test_search_facet_paginate_open_document(page, live_server):
     page.click('nav.pagination a[rel="next"]')
     page.wait_for_selector('nav.pagination strong[aria-current="page"]:text("2")')
     assert parse_qs(urlsplit(page.url).query)["page"] == ["2"]
-    shot(page, "page2")
+    shot(page, "page2", full_page=True)  # the whole page, pagination included
 
     # Open a document: metadata, marked full text, similar documents.
     title = page.locator("li.hit h2 a").first
