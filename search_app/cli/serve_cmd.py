@@ -55,6 +55,10 @@ def ensure_index(index_dir: Path) -> None:
     if store.exists(index_dir):
         return
     sample = store.sample_corpus_dir()
+    if sample.resolve().is_relative_to(Path.cwd().resolve()):
+        # Sources are stored as given: a relative path keeps the server's directory
+        # layout out of the API's `source` field.
+        sample = sample.resolve().relative_to(Path.cwd().resolve())
     if not sample.is_dir():
         raise CliError(f"no index at {index_dir} and no sample corpus at {sample}; "
                        f"build one with: gongkai index PATH... --index {index_dir}")
