@@ -123,3 +123,21 @@ _LEADING_WORDS = re.compile(r"^(?:.*?(?:根据|依据|按照|印发|转发|关�
 
 def year_of(pub_date: str) -> int | None:
     return int(pub_date[:4]) if pub_date else None
+
+
+# A compiled list of policies often starts its titles with the issuer in brackets:
+# "【济南住房公积金中心】关于…". The brackets also hold places (【河南省郑州市】) and labels
+# (【全国】, 【官方】), so only a name that ends like an agency counts.
+_TITLE_ISSUER = re.compile(r"^\s*【([^】]{2,30})】")
+_AGENCY_END = re.compile(
+    r"(?:局|委|厅|办|中心|政府|办公室|办公厅|银行|委员会|监会|保监会|部|院|署|总局|公署|"
+    r"管委会|管理处|事务所|研究室)$")
+
+
+def agency_from_title(title: str) -> str:
+    """The issuer named in a 【…】 prefix of *title*, or "" when the prefix is not one."""
+    m = _TITLE_ISSUER.match(title or "")
+    if not m:
+        return ""
+    name = m.group(1).strip()
+    return name if _AGENCY_END.search(name) else ""

@@ -15,7 +15,13 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from indexer.fields import doc_type_from_title, find_doc_no, normalize_doc_no, parse_date
+from indexer.fields import (
+    agency_from_title,
+    doc_type_from_title,
+    find_doc_no,
+    normalize_doc_no,
+    parse_date,
+)
 from indexer.readers import Skipped
 from indexer.record import Record
 
@@ -292,7 +298,7 @@ def record_from_mapping(row: dict, source: str,
     agency = _text(agency_raw)
     if "agency" not in fmap:
         agency = _agency(agency)
-    agency = agency or md.get("agency", "")
+    agency = agency or md.get("agency", "") or agency_from_title(title)
 
     doc_no = normalize_doc_no(text("doc_no")) or md.get("doc_no", "") or doc_no_in_head(body, title)
 
