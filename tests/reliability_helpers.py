@@ -1,10 +1,9 @@
-"""Shared helpers for the crash-safety, concurrency and bad-input tests: a corpus of real
-records replicated under distinct URLs, `gongkai index` as a real subprocess, and a reader
-that keeps opening the index while a writer runs."""
+"""Shared helpers for the crash-safety, concurrency and bad-input tests: the ids a run
+must leave, `gongkai index` as a real subprocess, the index lock, and a reader thread that
+keeps opening the index while a writer runs."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,36 +21,6 @@ from indexer.writer import IndexBusy, IndexLock
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "index_data" / "sample"
 SAMPLE_RECORDS = SAMPLE / "records_govcn.jsonl"  # 150 real gov.cn policy records
-
-
-def replicate_records(dest: Path, copies: int, rows_per_file: int = 20) -> list[Path]:
-    """Write *copies* copies of the real sample records into JSONL files under *dest*.
-
-    Copy 0 is the real rows unchanged. Copies 1.. are the SAME real rows, each under a
-    distinct URL (``?gongkai-test-copy=<k>`` appended to ``primary_source_url``) and with
-    ``〔测试副本k〕`` appended to the title, so that the writer's duplicate-content rule does
-    not fold them into the originals. No text is invented: they exist only to give the
-    indexer several hundred documents and many commits to be killed between."""
-    dest.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in
-            SAMPLE_RECORDS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out_rows = []
-    for k in range(copies):
-        for i, row in enumerate(rows):
-            row = dict(row)
-            if k:
-                base = row.get("primary_source_url") or f"http://copy.invalid/row{i}"
-                sep = "&" if "?" in base else "?"
-                row["primary_source_url"] = f"{base}{sep}gongkai-test-copy={k}"
-                row["title"] = f"{row.get('title') or ''}〔测试副本{k}〕"
-            out_rows.append(row)
-    files = []
-    for n in range(0, len(out_rows), rows_per_file):
-        path = dest / f"part{n // rows_per_file:04d}.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
-                                for r in out_rows[n:n + rows_per_file]), encoding="utf-8")
-        files.append(path)
-    return files
 
 
 def expected_ids(paths) -> set[str]:
