@@ -7,10 +7,13 @@ at a new generation directory) a new searcher is opened and the old one is close
 the last request using it has finished. ``Searcher.refresh()`` is not used because it
 may close readers that another thread is still reading.
 
-Matching document sets are boolean numpy masks (``docs_for_query``), so totals are
-exact, facet counts are one bincount per facet, and filters come from the columns.
-Ranking is Whoosh's BM25F (title field boost 3) on the query plus optional bonus
-clauses (words in a row, the whole query as an exact title, a 文号 hit).
+A query is evaluated once per request, over the whole collection, by `evaluate`
+(numpy over cached posting arrays): that gives the matching documents as a boolean mask
+(exact totals; facet counts are one bincount per facet; filters come from the columns)
+and their BM25F scores (title field boost 3) together. The optional bonus clauses
+(words in a row, the whole query as an exact title, every word in the title) are
+phrase checks, the costly part, so they only rescore the best RESCORE_K candidates.
+Results of the base query are cached per generation by the query's repr.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from indexer.schema import stored_to_dict
+from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
 from search_app.search import snippets as sn
 from search_app.search.query_compile import Compiled, combine, compile_query
@@ -43,7 +47,10 @@ from search_app.search.types import (
 )
 
 CHECK_EVERY = 0.5  # seconds between checks that the index changed on disk
-MASK_CACHE = 64  # query doc sets kept per generation
+MASK_CACHE = 64  # query results (mask + scores) kept per generation
+# Candidates (best by the base query's score) that the bonus clauses rescore. A document
+# outside them would need a bonus larger than the score gap to reach the first page.
+RESCORE_K = 200
 MLT_TEXT_CHARS = 4000  # body text analysed for more_like_this
 MAX_FACET_LIMIT = 100
 
@@ -86,6 +93,7 @@ class _Generation:
         self._lock = threading.Lock()
         self._columns = None
         self._masks: dict = {}
+        self.terms = ev.TermCache()
 
     def _open(self):
         toc = self._toc
@@ -109,23 +117,27 @@ class _Generation:
                     self._columns = facetlib.Columns(self.primary.reader())
         return self._columns
 
-    def mask(self, q: wq.Query | None) -> np.ndarray:
-        """Documents matching *q* (every live document for None)."""
+    def evaluator(self) -> ev.Evaluator:
         cols = self.columns
-        if q is None:
-            return cols.live.copy()
+        return ev.Evaluator(self.searcher, self.terms, cols.live, cols.year)
+
+    def result(self, q: wq.Query) -> ev.Result:
+        """Mask and scores of *q* (shared: callers copy before changing them)."""
         key = repr(q)
         hit = self._masks.get(key)
         if hit is None:
-            docs = np.fromiter(self.searcher.docs_for_query(q), dtype=np.int64)
-            hit = np.zeros(cols.size, dtype=bool)
-            hit[docs] = True
-            hit &= cols.live
+            hit = self.evaluator().run(q)
             with self._lock:
                 if len(self._masks) >= MASK_CACHE:
-                    self._masks.pop(next(iter(self._masks)))
+                    self._masks.pop(next(iter(self._masks)), None)
                 self._masks[key] = hit
-        return hit.copy()
+        return hit
+
+    def mask(self, q: wq.Query | None) -> np.ndarray:
+        """Documents matching *q* (every live document for None)."""
+        if q is None:
+            return self.columns.live.copy()
+        return self.result(q).mask.copy()
 
     def close(self) -> None:
         with self._lock:
@@ -228,7 +240,7 @@ class WhooshBackend:
                     final = facetlib.combine(masks.values(), qmask)
             total = int(final.sum())
             result_facets = facetlib.facets(cols, qmask, masks, filters, limit)
-            docs, scores = self._page(gen, request, comp, scoring, final, bool(masks) or relaxed)
+            docs, scores = self._page(gen, request, comp, scoring, final)
             rx = sn.match_regex(comp.marks)
             hits = [self._hit(gen, d, s, rx, request.snippets, comp.word_marks)
                     for d, s in zip(docs, scores, strict=True)]
@@ -237,19 +249,26 @@ class WhooshBackend:
                             took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
                             suggestions=suggestions)
 
-    def _page(self, gen, request, comp: Compiled, scoring, final: np.ndarray,
-              restricted: bool) -> tuple[list[int], list[float]]:
+    def _page(self, gen, request, comp: Compiled, scoring, final: np.ndarray
+              ) -> tuple[list[int], list[float]]:
         start = (request.page - 1) * request.size
         end = start + request.size
-        if request.sort == "relevance" and comp.scored and scoring is not None:
-            q = scoring
-            if comp.bonus:
-                q = wq.AndMaybe(scoring, wq.Or(comp.bonus))
-            allow = {int(d) for d in np.flatnonzero(final)} if restricted else None
-            results = gen.searcher.search(q, filter=allow, limit=end)
-            page = results[start:end]
-            return [h.docnum for h in page], [float(h.score or 0.0) for h in page]
         docs = np.flatnonzero(final)
+        if request.sort == "relevance" and comp.scored and scoring is not None:
+            base = gen.result(scoring).score[docs]
+            k = max(RESCORE_K, end)
+            if len(docs) > k:
+                top = np.argpartition(-base, k - 1)[:k]
+                docs, base = docs[top], base[top]
+            scores = base.copy()
+            if comp.bonus and len(docs):
+                within = np.zeros(final.shape, dtype=bool)
+                within[docs] = True
+                bonus = gen.evaluator().run(wq.Or(comp.bonus), within=within)
+                scores += np.where(bonus.mask[docs], bonus.score[docs], 0.0)
+            # Best first; equal scores by document number, as Whoosh orders them.
+            order = np.lexsort((docs, -scores))[start:end]
+            return [int(d) for d in docs[order]], [float(x) for x in scores[order]]
         dates = gen.columns.date[docs]
         missing = dates == 0
         # Newest or oldest first; documents without a date last either way; then by
@@ -264,13 +283,23 @@ class WhooshBackend:
              whole_words=()) -> Hit:
         d = stored_to_dict(gen.searcher.stored_fields(docnum))
         snippet_html = snippet_text = ""
+        # Where the short words are words, from the postings' stored character offsets
+        # instead of segmenting the text around each match again.
+        title_words = body_words = None
+        if rx is not None and whole_words:
+            e = gen.evaluator()
+            title_words = set().union(*(e.char_spans("title", w, docnum) for w in whole_words))
+            if with_snippet:
+                body_words = set().union(*(e.char_spans("body", w, docnum)
+                                           for w in whole_words))
         if with_snippet:
-            snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words)
+            snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words,
+                                                    word_spans=body_words)
         return Hit(id=d["id"], title=d["title"], agency=d["agency"], pub_date=d["pub_date"],
                    year=d["year"], classification=d["classification"], doc_type=d["doc_type"],
                    doc_no=d["doc_no"], url=d["url"], source=d["source"], score=round(score, 4),
                    snippet=snippet_html, snippet_text=snippet_text,
-                   title_html=sn.highlight(d["title"], rx, whole_words))
+                   title_html=sn.highlight(d["title"], rx, whole_words, title_words))
 
     # --- documents -----------------------------------------------------------------
 

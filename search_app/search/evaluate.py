@@ -1,0 +1,389 @@
+"""Whole-collection evaluation of a compiled query with numpy: one pass gives both the
+matching documents (a boolean mask, for totals and facet counts) and their BM25F
+scores (a dense float array, for the top hits).
+
+Why not Whoosh's matchers: they walk documents one at a time in Python, and the
+backend needed two such walks per request (``docs_for_query`` for the mask, then
+``search`` for the scores). Phrase matching on the bigram fields was the worst of it:
+``SpanNear2`` builds a Python object per position of every bigram in every candidate
+document. Here a term's posting list is read block by block into arrays (cached per
+index generation), boolean structure is array arithmetic, and a phrase is checked
+only in documents that contain all its terms (and, through ``within``, only where the
+caller still needs an answer), from the stored positions.
+
+Scores follow Whoosh's own definitions so that ranking does not change: BM25F per
+term (``idf = log(N / (df + 1)) + 1``, B=0.75, K1=1.2, the weight stored in the
+posting, the document's field length), sums over Or/And children, phrase = the sum of
+its terms' scores, query boosts multiplied in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+
+from indexer.postings import CompactCharacters
+
+B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
+TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
+
+
+class Postings:
+    """One term's postings over the whole index: global document numbers, weights,
+    and (read on demand) the encoded positions of each posting."""
+
+    __slots__ = ("ids", "weights", "values", "nbytes")
+
+    def __init__(self, ids, weights, values):
+        self.ids = ids
+        self.weights = weights
+        self.values = values  # list of bytes, or None when not read
+        self.nbytes = ids.nbytes + weights.nbytes + (
+            sum(len(v) + 40 for v in values) if values is not None else 0)
+
+
+_EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), [])
+
+
+def _read_matcher(m, offset: int, with_values: bool):
+    """(ids, weights, values) of a leaf matcher, a block at a time when possible."""
+    ids, weights, values = [], [], []
+    if isinstance(m, FilterMatcher):  # deleted documents: the live mask drops them later
+        m = m.child
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            ids.append(np.asarray(m._ids, dtype=np.int64))
+            weights.append(np.asarray(m._weights, dtype=np.float64))
+            if with_values:
+                m._read_values()
+                values.extend(m._values)
+            m._next_block()
+    else:  # inlined postings of a rare term
+        i, w, v = [], [], []
+        while m.is_active():
+            i.append(m.id())
+            w.append(m.weight())
+            if with_values:
+                v.append(m.value())
+            m.next()
+        ids.append(np.asarray(i, dtype=np.int64))
+        weights.append(np.asarray(w, dtype=np.float64))
+        values.extend(v)
+    ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
+    w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float64)
+    return ids_a, w_a, values
+
+
+class TermCache:
+    """Posting arrays of one index generation, shared by its threads (LRU by size)."""
+
+    def __init__(self, limit: int = TERM_CACHE_BYTES):
+        self.limit = limit
+        self.size = 0
+        self._d: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.lengths: dict[str, np.ndarray] = {}
+
+    def get(self, key, with_values: bool) -> Postings | None:
+        with self._lock:
+            p = self._d.get(key)
+            if p is None or (with_values and p.values is None):
+                return None
+            self._d.move_to_end(key)
+            return p
+
+    def put(self, key, p: Postings) -> None:
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.size -= old.nbytes
+            self._d[key] = p
+            self.size += p.nbytes
+            while self.size > self.limit and len(self._d) > 1:
+                _, gone = self._d.popitem(last=False)
+                self.size -= gone.nbytes
+
+
+class Result:
+    """A query's matching documents and their scores (0 where not matching)."""
+
+    __slots__ = ("mask", "score")
+
+    def __init__(self, mask: np.ndarray, score: np.ndarray):
+        self.mask = mask
+        self.score = score
+
+
+class Evaluator:
+    """Evaluates compiled queries against one searcher (one thread's)."""
+
+    def __init__(self, searcher, cache: TermCache, live: np.ndarray, year: np.ndarray):
+        self.s = searcher
+        self.reader = searcher.reader()
+        self.cache = cache
+        self.live = live
+        self.year = year
+        self.n = live.shape[0]
+        self.leaves = [(leaf.reader(), off) for leaf, off in searcher.leaf_searchers()]
+        self.schema = searcher.schema
+        # (exact field, text) → documents known to contain text in that field.
+        self._implied: dict = {}
+
+    # --- postings and scores ----------------------------------------------------
+
+    def postings(self, field: str, text, with_values: bool = False) -> Postings:
+        if field not in self.schema:
+            return _EMPTY
+        try:
+            btext = self.schema[field].to_bytes(text) if isinstance(text, str) else text
+        except ValueError:
+            return _EMPTY
+        key = (field, btext)
+        p = self.cache.get(key, with_values)
+        if p is not None:
+            return p
+        parts = []
+        for reader, off in self.leaves:
+            if (field, btext) in reader:
+                parts.append(_read_matcher(reader.postings(field, btext), off, with_values))
+        if not parts:
+            p = _EMPTY
+        else:
+            ids = np.concatenate([a for a, _, _ in parts])
+            ws = np.concatenate([w for _, w, _ in parts])
+            vals = [v for _, _, vs in parts for v in vs] if with_values else None
+            p = Postings(ids, ws, vals)
+        self.cache.put(key, p)
+        return p
+
+    def char_spans(self, field: str, text: str, docnum: int) -> set[tuple[int, int]]:
+        """(start, end) of each place where *text* is indexed as a word or sub-word in
+        document *docnum*'s *field*, from the stored character offsets. The postings
+        (with values) are usually cached already: the bonus phrases read them."""
+        p = self.postings(field, text, with_values=True)
+        i = int(np.searchsorted(p.ids, docnum))
+        if i >= len(p.ids) or p.ids[i] != docnum:
+            return set()
+        flat = np.frombuffer(p.values[i], dtype=np.uint32, offset=4)
+        return set(zip(flat[1::3].tolist(), flat[2::3].tolist(), strict=True))
+
+    def field_lengths(self, field: str) -> np.ndarray | None:
+        """Per-document lengths of a scorable field (None: the field has none)."""
+        lengths = self.cache.lengths.get(field)
+        if lengths is None:
+            if not self.schema[field].scorable:
+                return None
+            lengths = np.zeros(self.n, dtype=np.float64)
+            for reader, off in self.leaves:
+                dfl = reader.doc_field_length
+                for d in range(reader.doc_count_all()):
+                    lengths[off + d] = dfl(d, field, 1)
+            self.cache.lengths[field] = lengths
+        return lengths
+
+    def term_scores(self, field: str, text, p: Postings) -> np.ndarray:
+        """BM25F of each posting in *p* (Whoosh's formula and statistics)."""
+        lengths = self.field_lengths(field)
+        if lengths is None:
+            return p.weights
+        idf = self.s.idf(field, text)
+        avgfl = self.s.avg_field_length(field) or 1
+        tf = p.weights
+        fl = lengths[p.ids]
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+    # --- evaluation ---------------------------------------------------------------
+
+    def run(self, q, within: np.ndarray | None = None) -> Result:
+        """Mask and scores of *q*. With *within*, the answer is exact only inside it
+        (phrases are not checked elsewhere), which is all an optional clause or the
+        second operand of an And needs."""
+        out = self._eval(q, within)
+        out.mask &= self.live
+        return out
+
+    def _empty(self) -> Result:
+        return Result(np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float64))
+
+    def _eval(self, q, within) -> Result:
+        boost = getattr(q, "boost", 1.0)
+        if isinstance(q, wq.Term):
+            r = self._term(q.fieldname, q.text)
+        elif isinstance(q, wq.Phrase):
+            r = self._phrase(q.fieldname, q.words, q.slop, within)
+        elif isinstance(q, wq.AndNot):
+            r = self._eval(q.a, within)
+            neg = self._eval(q.b, r.mask if within is None else (r.mask & within))
+            r.mask &= ~neg.mask
+            r.score[~r.mask] = 0.0
+        elif isinstance(q, wq.AndMaybe):
+            r = self._eval(q.a, within)
+            opt = self._eval(q.b, r.mask if within is None else (r.mask & within))
+            r.score += np.where(opt.mask & r.mask, opt.score, 0.0)
+        elif isinstance(q, wq.And):
+            # Cheap children first, so that phrases are checked only in documents that
+            # every other child already matches.
+            kids = sorted(q.subqueries, key=_cost)
+            r = None
+            for k in kids:
+                lim = within if r is None else (r.mask if within is None else r.mask & within)
+                kr = self._eval(k, lim)
+                if r is None:
+                    r = kr
+                else:
+                    r.mask &= kr.mask
+                    r.score += kr.score
+            if r is None:
+                r = self._empty()
+            r.score[~r.mask] = 0.0
+        elif isinstance(q, wq.Or):
+            r = self._empty()
+            # Terms first: a word found as a word in title/body has its characters in
+            # title_exact/body_exact, so a sibling exact-character phrase of the same
+            # text needs no position check in those documents (see `_phrase`).
+            kids = sorted(q.subqueries, key=_cost)
+            added = []
+            for k in kids:
+                if isinstance(k, wq.Term) and k.fieldname in ("title", "body"):
+                    kr = self._eval(k, within)
+                    key = (k.fieldname + "_exact", k.text)
+                    if key not in self._implied:
+                        self._implied[key] = kr.mask
+                        added.append(key)
+                else:
+                    kr = self._eval(k, within)
+                r.mask |= kr.mask
+                r.score += np.where(kr.mask, kr.score, 0.0)
+            for key in added:
+                del self._implied[key]
+        elif isinstance(q, wq.Not):
+            inner = self._eval(q.query, within)
+            r = Result(self.live & ~inner.mask, np.zeros(self.n, dtype=np.float64))
+        elif isinstance(q, wq.Every):
+            r = Result(self.live.copy(), np.zeros(self.n, dtype=np.float64))
+        elif isinstance(q, wq.NumericRange) and q.fieldname == "year":
+            lo = q.start if q.start is not None else -1
+            hi = q.end if q.end is not None else 1 << 31
+            m = (self.year >= lo) & (self.year <= hi)
+            r = Result(m, m.astype(np.float64))
+        elif isinstance(q, wq.Prefix):
+            r = self._empty()
+            field = q.fieldname
+            for text in self.reader.expand_prefix(field, q.text):
+                p = self.postings(field, text)
+                r.mask[p.ids] = True
+            r.score[r.mask] = 1.0  # Whoosh scores a prefix query as a constant
+        elif isinstance(q, wq.NullQuery.__class__) or q is wq.NullQuery:
+            r = self._empty()
+        else:  # anything else: Whoosh's own matcher (not used by compiled queries)
+            r = self._empty()
+            m = q.matcher(self.s)
+            while m.is_active():
+                r.mask[m.id()] = True
+                r.score[m.id()] = m.score()
+                m.next()
+            boost = 1.0
+        if boost != 1.0:
+            r.score *= boost
+        return r
+
+    def _term(self, field: str, text) -> Result:
+        r = self._empty()
+        p = self.postings(field, text)
+        if len(p.ids):
+            r.mask[p.ids] = True
+            r.score[p.ids] = self.term_scores(field, text, p)
+        return r
+
+    def _phrase(self, field: str, words, slop: int, within) -> Result:
+        r = self._empty()
+        if not words:
+            return r
+        ps = [self.postings(field, w, with_values=True) for w in words]
+        cand = np.ones(self.n, dtype=bool) if within is None else within.copy()
+        for p in ps:
+            m = np.zeros(self.n, dtype=bool)
+            m[p.ids] = True
+            cand &= m
+        implied = self._implied.get((field, _joined(words))) if self._implied else None
+        if implied is not None:
+            r.mask |= cand & implied
+            cand &= ~implied
+        docs = np.flatnonzero(cand)
+        chars = isinstance(self.schema[field].format, CompactCharacters)
+        # Per term: where each candidate's posting is; terms with fewer postings first
+        # (a rare term's positions rule out most starts at once).
+        locs = [np.searchsorted(p.ids, docs) for p in ps]
+        order = sorted(range(len(ps)), key=lambda i: len(ps[i].ids))
+        ok = np.zeros(len(docs), dtype=bool)
+        for j in range(len(docs)):
+            ok[j] = _phrase_at(ps, locs, j, order, slop, chars)
+        r.mask[docs[ok]] = True
+        hit = np.flatnonzero(r.mask)
+        for w, p in zip(words, ps, strict=True):
+            sc = np.zeros(self.n, dtype=np.float64)
+            sc[p.ids] = self.term_scores(field, w, p)
+            r.score[hit] += sc[hit]
+        return r
+
+
+def _joined(grams) -> str:
+    """The text whose overlapping bigrams are *grams* ("" when they do not overlap)."""
+    grams = [g.decode() if isinstance(g, bytes) else g for g in grams]
+    if not grams or any(len(g) != 2 for g in grams):
+        return ""
+    out = grams[0]
+    for a, b in zip(grams, grams[1:], strict=False):
+        if a[1] != b[0]:
+            return ""
+        out += b[1]
+    return out
+
+
+def _positions(value: bytes, chars: bool) -> np.ndarray:
+    a = np.frombuffer(value, dtype=np.uint32, offset=4).astype(np.int64)
+    return a[0::3] if chars else a
+
+
+def _phrase_at(ps, locs, j: int, order, slop: int, chars: bool) -> bool:
+    """Whether the terms occur in order in the candidate document *j*: consecutive
+    positions for slop 1; else each next term 1..slop positions after the previous
+    (Whoosh's ordered SpanNear with mindist 1)."""
+    pos = [_positions(p.values[loc[j]], chars) for p, loc in zip(ps, locs, strict=True)]
+    if slop <= 1:
+        # Start positions consistent with every term, rarest term first.
+        first = order[0]
+        starts = set((pos[first] - first).tolist())
+        for i in order[1:]:
+            starts.intersection_update((pos[i] - i).tolist())
+            if not starts:
+                return False
+        return bool(starts)
+    reach = set(pos[0].tolist())
+    for i in range(1, len(pos)):
+        nxt = set()
+        for q in pos[i].tolist():
+            for k in range(1, slop + 1):
+                if q - k in reach:
+                    nxt.add(q)
+                    break
+        if not nxt:
+            return False
+        reach = nxt
+    return True
+
+
+def _cost(q) -> int:
+    """Evaluation order inside an And: plain terms, then compounds, phrases last."""
+    if isinstance(q, wq.Term | wq.NumericRange):
+        return 0
+    if isinstance(q, wq.Phrase):
+        return 2
+    return 1
