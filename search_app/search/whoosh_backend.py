@@ -18,10 +18,13 @@ Results of the base query are cached per generation by the query's repr.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as _dt
 import os
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,6 +51,9 @@ from search_app.search.types import (
 
 CHECK_EVERY = 0.5  # seconds between checks that the index changed on disk
 MASK_CACHE = 64  # query results (mask + scores) kept per generation
+# Whole results pages kept per generation, by normalised request: a citizen's reload,
+# back button or shared link costs nothing (a new generation starts an empty cache).
+PAGE_CACHE = 256
 # Candidates (best by the base query's score) that the bonus clauses rescore. A document
 # outside them would need a bonus larger than the score gap to reach the first page.
 RESCORE_K = 200
@@ -93,6 +99,7 @@ class _Generation:
         self._lock = threading.Lock()
         self._columns = None
         self._masks: dict = {}
+        self.pages: OrderedDict = OrderedDict()
         self.terms = ev.TermCache()
 
     def _open(self):
@@ -224,9 +231,21 @@ class WhooshBackend:
         started = time.perf_counter()
         _check_request(request)
         filters = facetlib.clean_filters(request.filters)
-        comp = compile_query(request.q or "")
         limit = min(max(0, int(request.facet_limit)), MAX_FACET_LIMIT)
+        key = (" ".join((request.q or "").split()), tuple(sorted(
+            (k, tuple(v)) for k, v in filters.items())), request.sort, request.page,
+            request.size, limit, bool(request.snippets))
+        comp = None
         with self._use() as gen:
+            with gen._lock:
+                cached = gen.pages.get(key)
+                if cached is not None:
+                    gen.pages.move_to_end(key)
+            if cached is not None:
+                return dataclasses.replace(
+                    cached, request=request, hits=[copy.copy(h) for h in cached.hits],
+                    took_ms=(time.perf_counter() - started) * 1000)
+            comp = compile_query(request.q or "")
             cols = gen.columns
             masks = facetlib.filter_masks(cols, filters)
             qmask = gen.mask(comp.query)
@@ -245,9 +264,16 @@ class WhooshBackend:
             hits = [self._hit(gen, d, s, rx, request.snippets, comp.word_marks)
                     for d, s in zip(docs, scores, strict=True)]
             suggestions = _suggestions(gen, request, comp, filters, masks) if total == 0 else []
-        return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
-                            took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
-                            suggestions=suggestions)
+            result = SearchResult(request=request, total=total, hits=hits,
+                                  facets=result_facets,
+                                  took_ms=(time.perf_counter() - started) * 1000,
+                                  relaxed=relaxed, suggestions=suggestions)
+            with gen._lock:
+                gen.pages[key] = dataclasses.replace(
+                    result, hits=[copy.copy(h) for h in hits])
+                if len(gen.pages) > PAGE_CACHE:
+                    gen.pages.popitem(last=False)
+        return result
 
     def _page(self, gen, request, comp: Compiled, scoring, final: np.ndarray
               ) -> tuple[list[int], list[float]]:
