@@ -30,6 +30,7 @@ _MESSAGES = {
     400: "请求有误。",
     404: "没有找到这个页面或文件。",
     405: "不支持这种请求方法。",
+    414: "请求网址过长：查询和筛选条件加起来最多 256 KB。",
     429: "请求过于频繁，请稍后再试。",
     500: "服务器内部错误，请稍后再试。",
     503: "索引尚未建立或暂时不可用，请稍后再试。",
@@ -55,8 +56,9 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message}})
     else:
-        # The header search box keeps what the user typed, so a bad query can be fixed.
-        q = request.args.get("q", "")[:MAX_QUERY_CHARS]
+        # The header search box keeps what the user typed, so a bad query can be fixed;
+        # a query string too long to parse (414) is not read at all.
+        q = request.args.get("q", "")[:MAX_QUERY_CHARS] if status != 414 else ""
         response = make_response(render_template(
             "error.html", status=status, code=code, message=message, req=SearchRequest(q=q)))
     response.status_code = status

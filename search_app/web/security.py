@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestURITooLarge
 
 from search_app.web.errors import RateLimited
 
@@ -28,6 +29,13 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+
+# The longest raw query string parsed at all. Decoding is the one cost a request pays
+# before any limit is checked (about 1 s per MB), so anything longer is refused unread
+# with a 414. The longest legitimate one (a 500-character query and 20 values of 200
+# characters for each filter, percent-encoded) is about 185 KB; waitress itself refuses
+# request heads over 256 KB, so this only matters under other servers.
+MAX_QUERY_STRING_BYTES = 256 * 1024
 
 # Defaults; each can be overridden through create_app's config.
 RATE_DEFAULTS = {
@@ -87,6 +95,11 @@ def init_security(app: Flask) -> None:
     app.extensions["gongkai.ratelimit"] = TokenBucketLimiter(
         app.config["RATELIMIT_PER_MINUTE"], app.config["RATELIMIT_BURST"],
         app.config["RATELIMIT_MAX_CLIENTS"])
+
+    @app.before_request
+    def _query_string_size():
+        if len(request.query_string) > MAX_QUERY_STRING_BYTES:
+            raise RequestURITooLarge()
 
     @app.before_request
     def _rate_limit():
