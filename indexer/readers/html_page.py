@@ -72,7 +72,17 @@ def parse_html(data: bytes, source: str, url: str = "") -> Record | Skipped:
         return Skipped(source, "parse-error", f"{type(exc).__name__}: {exc}"[:200])
 
 
+# Disclosure pages are tens to hundreds of KB; the largest real ones in the development
+# corpus are under 4 MB. A bigger file is a dump or an attack, and BeautifulSoup would take
+# minutes and gigabytes over it, so it is refused before parsing.
+MAX_PAGE_BYTES = 8_000_000
+
+
 def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
+    if len(data) > MAX_PAGE_BYTES:
+        return Skipped(source, "too-large",
+                       f"{len(data) / 1e6:.0f} MB, pages over {MAX_PAGE_BYTES // 1_000_000} MB "
+                       "are not read")
     if not data or b"\x00" in data[:2048] or data.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf")):
         return Skipped(source, "not-html")
     html = decode_html(data)

@@ -348,8 +348,13 @@ def _jsonl_rows(text: str, path: str) -> Iterator[tuple[str, object]]:
 
 def read_jsonl(data: bytes, path: str, field_map=None) -> Iterator[Record | Skipped]:
     fmap = check_field_map(field_map)
-    yield from _rows_to_records(_jsonl_rows(decode_bytes(data), path), path, fmap,
-                                "malformed-json")
+    empty = True
+    for item in _rows_to_records(_jsonl_rows(decode_bytes(data), path), path, fmap,
+                                 "malformed-json"):
+        empty = False
+        yield item
+    if empty:  # say so, or the file would vanish from the run's summary
+        yield Skipped(path, "no-text", "empty file")
 
 
 def read_json(data: bytes, path: str, field_map=None) -> Iterator[Record | Skipped]:
