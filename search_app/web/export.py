@@ -23,7 +23,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from search_app.search.types import MAX_PAGE_SIZE, MAX_RESULT_DEPTH, QueryError, SearchRequest
 from search_app.web.backend import get_backend
 from search_app.web.params import parse_search_request, with_changes
-from search_app.web.present import search_url
+from search_app.web.present import safe_url, search_url
 
 bp = Blueprint("export", __name__)
 
@@ -185,8 +185,9 @@ def atom():
         _sub(entry, "id", permalink)
         _sub(entry, "title", hit.title or hit.id)
         _sub(entry, "link", rel="alternate", type="text/html", href=permalink)
-        if hit.url:
-            _sub(entry, "link", rel="related", href=hit.url)
+        original = safe_url(hit.url)  # a javascript: URL in the data is never a link
+        if original:
+            _sub(entry, "link", rel="related", href=original)
         _sub(entry, "updated", _atom_date(hit.pub_date, hit.year) or now)
         if hit.agency:
             _sub(_sub(entry, "author"), "name", hit.agency)
