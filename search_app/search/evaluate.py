@@ -207,6 +207,7 @@ class Evaluator:
         second operand of an And needs."""
         out = self._eval(q, within)
         out.mask &= self.live
+        out.score[~out.mask] = 0.0  # deleted documents' postings are still on disk
         return out
 
     def _empty(self) -> Result:
