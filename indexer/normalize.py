@@ -62,6 +62,9 @@ def _lookup_array() -> np.ndarray:
     lut = np.arange(0x110000, dtype=np.uint32)
     for cp, ch in translation_table().items():
         lut[cp] = ord(ch)
+    # Lone surrogates (from broken input) cannot be encoded for the segmenter: they become
+    # U+FFFD, one character for one, like every other mapping here.
+    lut[0xD800:0xE000] = 0xFFFD
     return lut
 
 

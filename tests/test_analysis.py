@@ -89,6 +89,12 @@ def test_phrase_grams_of_a_phrase_and_of_one_character():
     assert phrase_grams("") == []
 
 
+def test_lone_surrogates_become_replacement_characters_and_analyse():
+    text = "\ud800政府\udfff"
+    assert normalize(text) == "\ufffd政府\ufffd"
+    assert [t for t, *_ in tuples(ChineseAnalyzer(), text)] == ["政府"]
+
+
 def test_normalisation_keeps_the_length():
     text = "ＡＢＣ　臺灣㈠⑴ﬁ\u3000x"
     assert len(normalize(text)) == len(text)

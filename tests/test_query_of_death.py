@@ -171,11 +171,6 @@ def test_backend_refuses_absurd_pages(backend, page, size, code):
     one_line_message(exc.value.message)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
-    "search_app/search bug: a query holding a lone surrogate (U+D800, as `gongkai search` "
-    "gets from undecodable argv bytes through surrogateescape) raises UnicodeEncodeError "
-    "from indexer/segment.py tokenize (rjieba) via query_compile._units instead of a "
-    "QueryError or an answer; the web app is safe because werkzeug never produces one"))
 @pytest.mark.parametrize("q", ["\ud800政府", "政府\udcff"])
 def test_backend_answers_a_query_with_a_lone_surrogate(backend, q):
     try:
