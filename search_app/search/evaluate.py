@@ -43,8 +43,12 @@ class Postings:
         self.ids = ids
         self.weights = weights
         self.values = values  # list of bytes, or None when not read
-        self.nbytes = ids.nbytes + weights.nbytes + (
-            sum(len(v) + 40 for v in values) if values is not None else 0)
+        # Values: about 40 bytes of object header each plus their data; estimated from
+        # a few, as summing every length costs as much as a small query.
+        self.nbytes = ids.nbytes + weights.nbytes
+        if values:
+            sample = values[:: max(1, len(values) // 16)]
+            self.nbytes += len(values) * (40 + sum(map(len, sample)) // len(sample))
 
 
 _EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), [])

@@ -281,20 +281,7 @@ class WhooshBackend:
         end = start + request.size
         docs = np.flatnonzero(final)
         if request.sort == "relevance" and comp.scored and scoring is not None:
-            base = gen.result(scoring).score[docs]
-            k = max(RESCORE_K, end)
-            if len(docs) > k:
-                top = np.argpartition(-base, k - 1)[:k]
-                docs, base = docs[top], base[top]
-            scores = base.copy()
-            if comp.bonus and len(docs):
-                within = np.zeros(final.shape, dtype=bool)
-                within[docs] = True
-                bonus = gen.evaluator().run(wq.Or(comp.bonus), within=within)
-                scores += np.where(bonus.mask[docs], bonus.score[docs], 0.0)
-            # Best first; equal scores by document number, as Whoosh orders them.
-            order = np.lexsort((docs, -scores))[start:end]
-            return [int(d) for d in docs[order]], [float(x) for x in scores[order]]
+            return _ranked(gen, comp, scoring, docs, start, end)
         dates = gen.columns.date[docs]
         missing = dates == 0
         # Newest or oldest first; documents without a date last either way; then by
@@ -390,6 +377,49 @@ def _check_request(req: SearchRequest) -> None:
     if req.page * req.size > MAX_RESULT_DEPTH:
         raise QueryError("page-too-deep",
                          f"only the first {MAX_RESULT_DEPTH} results can be paged through")
+
+
+def _ranked(gen, comp: Compiled, scoring, docs: np.ndarray, start: int, end: int
+            ) -> tuple[list[int], list[float]]:
+    """docs[start:end] in relevance order. Bonus clauses on titles are cheap (titles are
+    short) and are added for every document; the body phrase bonus (words in a row in
+    the body: positions of common words in long texts) only for the best RESCORE_K by
+    that score (all of those tied with the last one, too), the rest following by
+    score. The rescored set does not depend on the page asked for, so pages are
+    slices of one order."""
+    base = gen.result(scoring).score[docs].copy()
+    cheap = [b for b in comp.bonus if not _touches_body(b)]
+    costly = [b for b in comp.bonus if _touches_body(b)]
+    if cheap and len(docs):
+        base += _bonus(gen, cheap, docs)
+    head = np.ones(len(docs), dtype=bool)
+    if len(docs) > RESCORE_K:
+        kth = np.partition(base, len(base) - RESCORE_K)[len(base) - RESCORE_K]
+        head = base >= kth
+    hd, hs = docs[head], base[head].copy()
+    if costly and len(hd):
+        hs += _bonus(gen, costly, hd)
+    # Best first; equal scores by document number, as Whoosh orders them.
+    order = np.lexsort((hd, -hs))
+    out_d, out_s = hd[order][start:end], hs[order][start:end]
+    if end > len(hd):
+        rd, rs = docs[~head], base[~head]
+        order = np.lexsort((rd, -rs))[max(0, start - len(hd)):end - len(hd)]
+        out_d = np.concatenate([out_d, rd[order]])
+        out_s = np.concatenate([out_s, rs[order]])
+    return [int(d) for d in out_d], [float(x) for x in out_s]
+
+
+def _touches_body(q: wq.Query) -> bool:
+    return any(f.startswith("body") for f, _ in q.iter_all_terms())
+
+
+def _bonus(gen, clauses: list[wq.Query], docs: np.ndarray) -> np.ndarray:
+    """The summed scores of the optional *clauses* for each of *docs*."""
+    within = np.zeros(gen.columns.size, dtype=bool)
+    within[docs] = True
+    r = gen.evaluator().run(wq.Or(clauses), within=within)
+    return np.where(r.mask[docs], r.score[docs], 0.0)
 
 
 def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | None]:
