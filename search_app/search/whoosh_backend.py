@@ -76,7 +76,12 @@ def _open_index(index_dir: Path):
         raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
     if _store is not None and (real / getattr(_store, "META_FILE", "gongkai.json")).exists():
         _store.check_compatible(real)
-    return real, whoosh_index.open_dir(str(real))
+    ix = whoosh_index.open_dir(str(real))
+    # Whoosh maps a compound segment file and then wraps each part in a BytesIO, which
+    # copies it: every searcher held the whole posting file (over 600 MB at 10k
+    # documents) in memory. Plain file reads through the OS page cache copy nothing.
+    ix.storage.supports_mmap = False
+    return real, ix
 
 
 class _Generation:
@@ -93,6 +98,10 @@ class _Generation:
         self._toc = ix._read_toc()  # every searcher of a generation reads this one TOC
         self.primary = self._open()  # for up_to_date() and building the columns
         self._local = threading.local()
+        # The opening thread reads through the primary searcher too: each searcher of a
+        # 10k-document index holds over 600 MB, and up_to_date() and the columns read
+        # other files than the stored fields this thread reads.
+        self._local.searcher = self.primary
         self._all = [self.primary]
         self.refs = 0
         self.retired = False
