@@ -179,12 +179,6 @@ def test_backend_answers_a_query_with_a_lone_surrogate(backend, q):
         one_line_message(exc.message)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "search_app/search bug: 64 distinct words that no document has together cost about "
-    "2.4 s of CPU on the 299-document sample (16 words 0.14 s, 32 words 0.5 s: quadratic); "
-    "whoosh_backend._suggestions evaluates a 63-word conjunction once per word (130 "
-    "gen.mask evaluations, 15,000 phrase evaluations in evaluate.py) after _relax; at HEAD "
-    "8e4fd6d it took 17-19 s. Budget: 1 s of work per request"))
 def test_the_most_expensive_accepted_query_costs_under_a_second_of_work(backend):
     """64 distinct words (the most the language accepts) of which no document has all:
     the engine then relaxes the query and looks for a word to suggest dropping. CPU time
