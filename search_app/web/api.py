@@ -7,15 +7,14 @@ pages, null at the ends. Errors use the one shape from `errors.py`.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
-from search_app.web.backend import get_backend
-from search_app.web.params import parse_doc_id, parse_q, parse_search_request, with_changes
+from search_app.web.backend import document_or_404, get_backend
+from search_app.web.params import parse_search_request, with_changes
 from search_app.web.present import search_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SIMILAR_LIMIT = 5
 
 
 @bp.get("/search")
@@ -34,17 +33,10 @@ def search():
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):
-    doc_id = parse_doc_id(doc_id)
-    if doc_id is None:
-        abort(404)
-    q = parse_q(request.args)
-    backend = get_backend()
-    doc = backend.document(doc_id, q)
-    if doc is None:
-        abort(404)
+    doc, _q, similar = document_or_404(doc_id)
     body = dict(doc)
-    body["permalink"] = url_for("views.document", doc_id=doc_id, _external=True)
-    body["similar"] = [hit.to_json() for hit in backend.more_like_this(doc_id, SIMILAR_LIMIT)]
+    body["permalink"] = url_for("views.document", doc_id=doc["id"], _external=True)
+    body["similar"] = [hit.to_json() for hit in similar]
     return jsonify(body)
 
 

@@ -79,3 +79,25 @@ def get_backend() -> SearchBackend:
     if "backend" not in g:
         g.backend = current_app.extensions[EXTENSION].get()
     return g.backend
+
+
+SIMILAR_LIMIT = 5  # similar documents shown under a document
+
+
+def document_or_404(doc_id: str) -> tuple[dict, str, list]:
+    """(stored document with the query's matches marked, the query, similar documents)
+    for the document page and its JSON twin, which are built from the same data.
+    An id that cannot be one, or is not in the index, is a 404."""
+    from flask import abort, request
+
+    from search_app.web.params import parse_doc_id, parse_q
+
+    doc_id = parse_doc_id(doc_id)
+    if doc_id is None:
+        abort(404)
+    q = parse_q(request.args)
+    backend = get_backend()
+    doc = backend.document(doc_id, q)
+    if doc is None:
+        abort(404)
+    return doc, q, backend.more_like_this(doc_id, SIMILAR_LIMIT)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from search_app.search.types import FACETS, SearchRequest
-from search_app.web.backend import IndexUnavailable, get_backend
+from search_app.web.backend import IndexUnavailable, document_or_404, get_backend
 from search_app.web.params import (
     FILTER_PARAMS,
-    parse_doc_id,
-    parse_q,
     parse_search_request,
     request_from_suggestion,
     toggle_filter,
@@ -24,7 +22,6 @@ bp = Blueprint("views", __name__)
 FACET_VISIBLE = 8
 # Ask for many facet values: the timeline needs every year, the sidebar folds the rest.
 PAGE_FACET_LIMIT = 100
-SIMILAR_LIMIT = 5
 
 
 def _is_blank(args) -> bool:
@@ -93,18 +90,10 @@ def _page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
 
 @bp.get("/documents/<doc_id>")
 def document(doc_id: str):
-    doc_id = parse_doc_id(doc_id)
-    if doc_id is None:
-        abort(404)
-    q = parse_q(request.args)
-    backend = get_backend()
-    doc = backend.document(doc_id, q)
-    if doc is None:
-        abort(404)
-    similar = backend.more_like_this(doc_id, SIMILAR_LIMIT)
+    doc, q, similar = document_or_404(doc_id)
     return render_template("document.html", doc=doc, q=q, similar=similar,
                            req=SearchRequest(q=q),
-                           api_url=url_for("api.document", doc_id=doc_id, q=q or None))
+                           api_url=url_for("api.document", doc_id=doc["id"], q=q or None))
 
 
 # (syntax, meaning, examples). Every example is a real query over the demo data
