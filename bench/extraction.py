@@ -21,7 +21,8 @@ from indexer.readers.html_page import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "tests" / "fixtures" / "pages"
-CORPUS = Path("/work/shared/corpus/crepd_china_real_estate_policy_db/webpages")
+# The development corpus sits beside the checkout (../shared/corpus).
+CORPUS = ROOT.parent / "shared" / "corpus" / "crepd_china_real_estate_policy_db" / "webpages"
 FIELDS = ("title", "agency", "pub_date", "doc_no", "index_no", "classification", "validity",
           "doc_type")
 

@@ -28,7 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_RECORDS = Path("/work/shared/corpus/crepd_china_real_estate_policy_db/records_govcn.jsonl")
+# The development corpus sits beside the checkout (../shared/corpus).
+DEFAULT_RECORDS = (ROOT.parent / "shared" / "corpus" / "crepd_china_real_estate_policy_db"
+                   / "records_govcn.jsonl")
 SEED = 20261128
 TOP = 10
 
