@@ -1,33 +1,29 @@
 """The real app in real headless Chromium: search, facet, paginate, open a document,
 download the CSV, at desktop and phone widths; XSS never runs; nothing the CSP blocks.
 
-Runs Debian's Chromium (/usr/bin/chromium) through Playwright (never a downloaded
+Runs Debian's Chromium (found on PATH, see browser_support.py) through Playwright (never a downloaded
 browser); skipped with a reason when it is not installed. Screenshots go to
 tests/artifacts/ (gitignored).
 """
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests import browser_support
+
 pytest_plugins = ["tests.web_fixtures"]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="Debian chromium is not installed (apt-get install chromium "
-                              "fonts-noto-cjk; tests/run.sh does it)"),
+    pytest.mark.skipif(not browser_support.available(), reason=browser_support.MISSING),
 ]
 
 
@@ -51,7 +47,8 @@ def live_server(web_backend):
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=browser_support.CHROMIUM,
+                                    args=browser_support.ARGS)
         yield browser
         browser.close()
 

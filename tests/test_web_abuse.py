@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import http.client
 import json
-import shutil
 import socket
 import sys
 import threading
@@ -23,12 +22,11 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from tests import browser_support
+
 pytest_plugins = ["tests.web_fixtures"]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "search_records.jsonl"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ATOM = "http://www.w3.org/2005/Atom"
 QUERY = "住房公积金"
 
@@ -294,12 +292,12 @@ def run_server(srv):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium; "
-                    "tests/run.sh does it)")
+    if not browser_support.available():
+        pytest.skip(browser_support.MISSING)
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=browser_support.CHROMIUM,
+                                    args=browser_support.ARGS)
         yield browser
         browser.close()
 
