@@ -33,6 +33,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from indexer import store
 from indexer.schema import stored_to_dict
 from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
@@ -60,12 +61,6 @@ RESCORE_K = 200
 MLT_TEXT_CHARS = 4000  # body text analysed for more_like_this
 MAX_FACET_LIMIT = 100
 
-try:  # the index store (symlinked generations, meta checks) when it is present
-    from indexer import store as _store
-except ImportError:  # pragma: no cover
-    _store = None
-
-
 class IndexMissing(FileNotFoundError):
     """No index at the given path."""
 
@@ -74,8 +69,10 @@ def _open_index(index_dir: Path):
     real = Path(os.path.realpath(index_dir))
     if not real.is_dir() or not whoosh_index.exists_in(str(real)):
         raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
-    if _store is not None and (real / getattr(_store, "META_FILE", "gongkai.json")).exists():
-        _store.check_compatible(real)
+    # Indexes made with `gongkai index` record their analysis settings; one made directly
+    # with Whoosh (as some tests do) has no meta file to check.
+    if (real / store.META_FILE).exists():
+        store.check_compatible(real)
     ix = whoosh_index.open_dir(str(real))
     # Whoosh maps a compound segment file and then wraps each part in a BytesIO, which
     # copies it: every searcher held the whole posting file (over 600 MB at 10k
