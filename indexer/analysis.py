@@ -19,10 +19,12 @@ start_char, mode, tokenize, removestops, keeporiginal) and reuse one Token objec
 from __future__ import annotations
 
 import re
+from itertools import compress
 
+import numpy as np
 from whoosh.analysis import Token, Tokenizer
 
-from indexer import segment
+from indexer import segment, sidecar
 from indexer.normalize import normalize
 
 # Bumped whenever indexed values change for the same input (tokens, normalised facet
@@ -92,7 +94,71 @@ def word_postings(text: str) -> dict[str, list[tuple[int, int, int]]]:
     return out
 
 
+_ALNUM_BMP: np.ndarray | None = None
+
+
+def _alnum(cps: np.ndarray) -> np.ndarray:
+    """``str.isalnum`` of each code point in *cps*: a lookup table over the Basic
+    Multilingual Plane (built once, ~0.05 s), Python for the rare characters beyond."""
+    global _ALNUM_BMP
+    if _ALNUM_BMP is None:
+        _ALNUM_BMP = np.fromiter((chr(i).isalnum() for i in range(0x10000)), dtype=bool,
+                                 count=0x10000)
+    out = _ALNUM_BMP[np.minimum(cps, 0xFFFF)]
+    astral = np.flatnonzero(cps > 0xFFFF)
+    if len(astral):
+        out[astral] = [chr(c).isalnum() for c in cps[astral].tolist()]
+    return out
+
+
+def word_occurrences(text: str):
+    """(words, positions, starts, ends) of every index-mode occurrence: `word_postings`
+    flattened for the table writer (`indexer.sidecar`). Words come first in text
+    order, then the sub-words (each at its word's position). The per-token work is
+    array arithmetic: which tokens are words (`is_word`) from a running count of
+    alphanumeric characters, positions from a running count of words."""
+    norm = normalize(text)
+    toks = segment.tokenize(norm)
+    empty = np.zeros(0, dtype=np.uint32)
+    if not toks:
+        return [], empty, empty, empty
+    words, starts, ends = zip(*toks, strict=True)
+    starts = np.array(starts, dtype=np.int64)
+    ends = np.array(ends, dtype=np.int64)
+    cps = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    seen = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(_alnum(cps), out=seen[1:])
+    keep = seen[ends] > seen[starts]
+    kept = list(compress(words, keep.tolist()))
+    starts, ends = starts[keep], ends[keep]
+    pos = np.arange(len(kept), dtype=np.int64)
+    sub_words, sub_pos, sub_start, sub_end = [], [], [], []
+    subwords = segment.subwords
+    for j in np.flatnonzero(ends - starts >= 3).tolist():
+        pieces = subwords(kept[j])
+        if pieces:
+            s0 = int(starts[j])
+            for sub, a, b in pieces:
+                sub_words.append(sub)
+                sub_pos.append(j)
+                sub_start.append(s0 + a)
+                sub_end.append(s0 + b)
+    if sub_words:
+        kept += sub_words
+        pos = np.concatenate([pos, sub_pos])
+        starts = np.concatenate([starts, sub_start])
+        ends = np.concatenate([ends, sub_end])
+    return kept, pos.astype(np.uint32), starts.astype(np.uint32), ends.astype(np.uint32)
+
+
 _SPACE = re.compile(r"\s+")
+
+
+def exact_keys(text: str):
+    """`bigram_positions` as an array of term keys indexed by position (the table
+    writer's form; see `indexer.sidecar.gram_keys`)."""
+    compact = _SPACE.sub("", normalize(text))
+    return sidecar.gram_keys(compact)
 
 
 def bigram_positions(text: str) -> dict[str, list[int]]:

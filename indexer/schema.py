@@ -26,6 +26,8 @@ from indexer.analysis import (
     ChineseAnalyzer,
     ChineseTokenizer,
     bigram_positions,
+    exact_keys,
+    word_occurrences,
     word_postings,
 )
 from indexer.fields import normalize_doc_no
@@ -45,9 +47,18 @@ class AnalyzedTEXT(TEXT):
     """A TEXT field that analyses straight into postings (see `postings`) and stores
     them in the compact formats of `indexer.postings`."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, tables: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.format = compact(self.format)
+        # "words" or "grams": the index writer keeps this field's postings in numpy
+        # tables (`indexer.sidecar`) instead of Whoosh's posting files.
+        self.tables = tables
+
+    def word_occurrences(self, value: str):
+        return word_occurrences(value)
+
+    def gram_keys(self, value: str):
+        return exact_keys(value)
 
     def index(self, value, **kwargs):
         return iter(self.postings(value))
@@ -90,10 +101,10 @@ def build_schema() -> Schema:
         content_hash=ID(stored=True, sortable=True),
         text_hash=ID(sortable=True),
         title=TEXT(analyzer=words, stored=True, phrase=True, chars=True,
-                   field_boost=TITLE_BOOST),
-        title_exact=TEXT(analyzer=exact, phrase=True),
-        body=TEXT(analyzer=words, stored=True, phrase=True, chars=True),
-        body_exact=TEXT(analyzer=exact, phrase=True),
+                   field_boost=TITLE_BOOST, tables="words"),
+        title_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
+        body=TEXT(analyzer=words, stored=True, phrase=True, chars=True, tables="words"),
+        body_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
         agency=ID(stored=True, sortable=True),
         agency_text=TEXT(analyzer=words, phrase=False),
         classification=ID(stored=True, sortable=True),

@@ -220,13 +220,13 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
 
 
 def _new_writer(ix, procs: int):
-    if procs > 1:
-        from whoosh.multiproc import MpWriter
+    from indexer.segment_writer import TablesMpWriter, TablesWriter
 
+    if procs > 1:
         # multisegment: the workers' segments join the index as they are, instead of
         # being merged again by this process.
-        return MpWriter(ix, procs=procs, multisegment=True, batchsize=64)
-    return ix.writer()
+        return TablesMpWriter(ix, procs=procs, multisegment=True, batchsize=64)
+    return TablesWriter(ix)
 
 
 def _write(ix, items, summary, by_id, by_text, progress, commit_every, procs) -> None:
@@ -295,7 +295,9 @@ def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:
         if under and not os.path.exists(path):
             gone.extend(ids)
     if gone:
-        writer = ix.writer()
+        from indexer.segment_writer import TablesWriter
+
+        writer = TablesWriter(ix)
         for doc_id in gone:
             writer.delete_by_term("id", doc_id)
         writer.commit()

@@ -6,9 +6,10 @@ committing every COMMIT documents ($GONGKAI_COMMIT_EVERY) so that most kill poin
 inside or between commits. Kill moments are drawn from a seeded generator. A reader
 thread opens the index again and again during every run and checks what it sees.
 
-Scale: Whoosh files ~1,200 terms per short record at commit, about 1 s per document on
-the loaded 2-core test machine, so the input is 30-50 real records, not thousands; what
-matters here is the number of kill points (commits), not the number of documents.
+Scale: what matters is the number of kill points (commits), not the number of
+documents, so the input is the sample's 150 real records (75 commits) and 60 for the
+rebuilds. Kill delays are drawn as fractions of a measured uninterrupted run, so that
+they land inside the run however fast this machine indexes.
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ def _kill_at(proc, delay: float, ready=lambda: True) -> tuple[float, set[int], b
     return moment, workers, finished
 
 
+def _run_seconds(tmp_path: Path, corpus: Path, *extra: str) -> float:
+    """Wall time of one uninterrupted run over *corpus* into a scratch index."""
+    start = time.monotonic()
+    done = run_index(tmp_path / f"timing{len(extra)}", [corpus], *extra, commit_every=COMMIT)
+    assert done.returncode == 0, done.stderr
+    return time.monotonic() - start
+
+
 def _assert_workers_gone(workers: set[int]) -> None:
     deadline = time.monotonic() + 5
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
@@ -115,25 +124,36 @@ def _assert_reader_views(poller: IndexPoller, start: float, end: float, base: li
 
 
 def test_sigkilled_incremental_runs_lose_nothing_committed_and_a_rerun_completes(tmp_path):
-    corpus = _corpus(tmp_path / "corpus", 50)
+    corpus = _corpus(tmp_path / "corpus", 150)
     want = expected_ids([corpus])
     index = tmp_path / "ix"
-    first = run_index(index, [corpus / "part00.jsonl"], "--procs", "1")
+    full = _run_seconds(tmp_path, corpus)
+    started = time.monotonic()
+    first = run_index(index, [corpus / "part00.jsonl"], "--procs", "1", commit_every=COMMIT)
     assert first.returncode == 0, first.stderr
+    small = time.monotonic() - started
+    # Each later run only indexes what is left: time per document and start-up time,
+    # from a run over 150 documents and one over the first 10.
+    per_doc = max(full - small, 0.1) / (len(want) - ROWS_PER_FILE)
+    startup = max(small - ROWS_PER_FILE * per_doc, 0.1)
     rng = random.Random(SEED)
     kills = finished_early = views = 0
     with IndexPoller(index) as poller:
         for n in range(14):
             before = read_ids(index)
             procs = "2" if n % 2 else "1"  # MpWriter workers and the single-process writer
-            # The kill point: 0-1.5 s after a reader first sees 0, 1 or 2 new commits, so
-            # kills land at start-up, while documents are filed, during a commit and
-            # between commits, on a fast machine as on a slow one.
-            target = len(before) + COMMIT * rng.choice([0, 1, 1, 2])
+            # The kill point: a reader first sees 0, 1 or 2 new commits, then up to a
+            # tenth of what the run still has to do (so that every run leaves work for
+            # the next), so kills land at start-up, while
+            # documents are filed, during a commit and between commits, on a fast
+            # machine as on a slow one.
+            new_commits = rng.choice([0, 1, 1, 2])
+            target = len(before) + COMMIT * new_commits
+            left = (len(want) - len(before)) * per_doc + (0 if new_commits else startup)
             start = time.monotonic()
             proc = start_index(index, [corpus], "--procs", procs, commit_every=COMMIT)
             moment, workers, finished = _kill_at(
-                proc, rng.uniform(0.0, 1.5),
+                proc, rng.uniform(0.0, 0.1) * left,
                 ready=lambda target=target: bool(poller.observations)
                 and len(poller.observations[-1].ids) >= target)
             kills += not finished
@@ -162,9 +182,10 @@ def test_sigkilled_incremental_runs_lose_nothing_committed_and_a_rerun_completes
 
 
 def test_sigkilled_rebuilds_leave_the_old_index_and_a_later_rebuild_cleans_up(tmp_path):
-    corpus = _corpus(tmp_path / "corpus", 30)
+    corpus = _corpus(tmp_path / "corpus", 60)
     want = expected_ids([corpus])
     index = tmp_path / "ix"
+    full = _run_seconds(tmp_path, corpus, "--rebuild")
     gens = index.with_name(index.name + ".gens")
     first = run_index(index, [corpus / "part00.jsonl"], "--procs", "1")
     assert first.returncode == 0, first.stderr
@@ -176,7 +197,7 @@ def test_sigkilled_rebuilds_leave_the_old_index_and_a_later_rebuild_cleans_up(tm
         for n in range(8):
             proc = start_index(index, [corpus], "--rebuild", "--procs", "2" if n % 2 else "1",
                                commit_every=COMMIT)
-            _moment, workers, finished = _kill_at(proc, rng.uniform(0.5, 5.0))
+            _moment, workers, finished = _kill_at(proc, rng.uniform(0.1, 0.9) * full)
             _assert_workers_gone(workers)
             if finished:  # a fast machine: this rebuild was published, go on from it
                 assert sorted(read_ids(index)) == sorted(want)

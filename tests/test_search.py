@@ -22,6 +22,7 @@ from whoosh import index as whoosh_index
 from indexer.normalize import normalize
 from indexer.record import Record
 from indexer.schema import build_schema, classification_levels, record_to_document
+from indexer.segment_writer import TablesWriter
 from search_app.search import QueryError, SearchRequest, open_backend
 
 FIXTURE = Path(__file__).parent / "fixtures" / "search_records.jsonl"
@@ -35,17 +36,25 @@ _ROOT = Path(tempfile.mkdtemp(prefix="gongkai-search-tests-"))
 atexit.register(shutil.rmtree, _ROOT, True)
 
 
-def build(path: Path, records, segments: int = 1, delete: tuple[str, ...] = ()) -> Path:
+def build(path: Path, records, segments: int = 1, delete: tuple[str, ...] = (),
+          plain: bool = False) -> Path:
+    """An index of *records* in *segments* segments, written as the indexer writes
+    (`TablesWriter`), or with *plain*, by Whoosh's own writer (every posting in
+    Whoosh's files; the backend must answer the same from either)."""
     path.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(path), build_schema())
+
+    def writer():
+        return ix.writer() if plain else TablesWriter(ix)
+
     step = -(-len(records) // segments)
     for i in range(0, len(records), step):
-        w = ix.writer()
+        w = writer()
         for r in records[i:i + step]:
             w.add_document(**record_to_document(r))
         w.commit(merge=False)
     if delete:
-        w = ix.writer()
+        w = writer()
         for doc_id in delete:
             w.delete_by_term("id", doc_id)
         w.commit(merge=False)
@@ -53,11 +62,13 @@ def build(path: Path, records, segments: int = 1, delete: tuple[str, ...] = ()) 
 
 
 def index_dir(kind: str = "single") -> Path:
-    """The fixture index: "single" (one segment) or "multi" (three segments and one
-    deleted document)."""
+    """The fixture index: "single" (one segment), "multi" (three segments and one
+    deleted document) or "plain" (one segment written by Whoosh's own writer)."""
     if kind not in _BUILT:
         if kind == "single":
             _BUILT[kind] = build(_ROOT / kind, RECORDS)
+        elif kind == "plain":
+            _BUILT[kind] = build(_ROOT / kind, RECORDS, plain=True)
         else:
             _BUILT[kind] = build(_ROOT / kind, RECORDS, segments=3, delete=(DELETED_ID,))
     return _BUILT[kind]

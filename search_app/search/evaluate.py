@@ -4,12 +4,13 @@ scores (a dense float array, for the top hits).
 
 Why not Whoosh's matchers: they walk documents one at a time in Python, and the
 backend needed two such walks per request (``docs_for_query`` for the mask, then
-``search`` for the scores). Phrase matching on the bigram fields was the worst of it:
-``SpanNear2`` builds a Python object per position of every bigram in every candidate
-document. Here a term's posting list is read block by block into arrays (cached per
-index generation), boolean structure is array arithmetic, and a phrase is checked
-only in documents that contain all its terms (and, through ``within``, only where the
-caller still needs an answer), from the stored positions.
+``search`` for the scores). Here a term's postings are slices of the segment's numpy
+tables (`indexer.sidecar`, written by the indexer for title, body and their exact
+bigram fields; other fields, and segments written by plain Whoosh, are read from
+Whoosh's posting blocks), cached per index generation; boolean structure is array
+arithmetic; and a phrase is checked only in documents that contain all its terms (and,
+through ``within``, only where the caller still needs an answer), by intersecting
+sorted ``document << 32 | position`` keys of its terms' occurrences.
 
 Scores follow Whoosh's own definitions so that ranking does not change: BM25F per
 term (``idf = log(N / (df + 1)) + 1``, B=0.75, K1=1.2, the weight stored in the
@@ -24,9 +25,11 @@ from collections import OrderedDict
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
 
+from indexer.codec import CombinedTermsReader
 from indexer.postings import CompactCharacters
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
@@ -34,28 +37,75 @@ TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
 
 
 class Postings:
-    """One term's postings over the whole index: global document numbers, weights,
-    and (read on demand) the encoded positions of each posting."""
+    """One term's postings over the whole index: global document numbers and weights,
+    and (read on demand) every occurrence: posting k's occurrences are
+    ``poff[k]:poff[k+1]`` of ``pos`` (and of ``start``/``end`` for fields that store
+    character offsets)."""
 
-    __slots__ = ("ids", "weights", "values", "nbytes")
+    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes")
 
-    def __init__(self, ids, weights, values):
+    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None):
         self.ids = ids
         self.weights = weights
-        self.values = values  # list of bytes, or None when not read
-        # Values: about 40 bytes of object header each plus their data; estimated from
-        # a few, as summing every length costs as much as a small query.
-        self.nbytes = ids.nbytes + weights.nbytes
-        if values:
-            sample = values[:: max(1, len(values) // 16)]
-            self.nbytes += len(values) * (40 + sum(map(len, sample)) // len(sample))
+        self.poff = poff
+        self.pos = pos
+        self.start = start
+        self.end = end
+        self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos, start, end)
+                          if a is not None)
+
+    @property
+    def has_values(self) -> bool:
+        return self.poff is not None
+
+    def occurrence_docs(self) -> np.ndarray:
+        """The global document number of each occurrence."""
+        return np.repeat(self.ids, np.diff(self.poff))
 
 
-_EMPTY = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64), [])
+_I64 = np.zeros(0, dtype=np.int64)
+_EMPTY = Postings(_I64, np.zeros(0, dtype=np.float64), np.zeros(1, dtype=np.int64), _I64,
+                  _I64, _I64)
 
 
-def _read_matcher(m, offset: int, with_values: bool):
-    """(ids, weights, values) of a leaf matcher, a block at a time when possible."""
+def _tables(reader) -> dict:
+    """The numpy tables of a segment reader's table fields (``{}`` for a segment that
+    keeps every field in Whoosh's own files)."""
+    terms = getattr(reader, "_terms", None)
+    return terms.tables if isinstance(terms, CombinedTermsReader) else {}
+
+
+# Whoosh stores a field length as one byte (``length_to_byte``); 0 means none.
+_LENGTH_OF_BYTE = np.array([0.0] + [byte_to_length(b) for b in range(1, 256)])
+
+
+def _length_column(reader, field: str):
+    """The per-document length column of *field* in a W3 segment (None: not one)."""
+    perdoc = getattr(reader, "_perdoc", None)
+    if not isinstance(perdoc, W3PerDocReader):
+        return None
+    return perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+
+
+def _read_table(table, btext: bytes, offset: int, with_values: bool):
+    t = table.find(btext)
+    if t < 0:
+        return None
+    a, b, oa, ob = table.occurrence_range(t)
+    ids = table.docs[a:b].astype(np.int64) + offset
+    poff = table.poff[a:b + 1]
+    weights = np.diff(poff).astype(np.float64) * table.boost
+    if not with_values:
+        return ids, weights, None
+    occ = (poff - oa, table.pos[oa:ob].astype(np.int64),
+           None if table.start is None else table.start[oa:ob].astype(np.int64),
+           None if table.end is None else table.end[oa:ob].astype(np.int64))
+    return ids, weights, occ
+
+
+def _read_matcher(m, offset: int, with_values: bool, chars: bool):
+    """(ids, weights, occurrences) of a Whoosh leaf matcher, a block at a time when
+    possible; the occurrences decoded from the compact formats' values."""
     ids, weights, values = [], [], []
     if isinstance(m, FilterMatcher):  # deleted documents: the live mask drops them later
         m = m.child
@@ -69,7 +119,7 @@ def _read_matcher(m, offset: int, with_values: bool):
                 m._read_values()
                 values.extend(m._values)
             m._next_block()
-    else:  # inlined postings of a rare term
+    else:  # inlined postings of a rare term, or a ListMatcher
         i, w, v = [], [], []
         while m.is_active():
             i.append(m.id())
@@ -82,7 +132,34 @@ def _read_matcher(m, offset: int, with_values: bool):
         values.extend(v)
     ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
     w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float64)
-    return ids_a, w_a, values
+    if not with_values:
+        return ids_a, w_a, None
+    flats = [np.frombuffer(v, dtype=np.uint32, offset=4).astype(np.int64) for v in values]
+    step = 3 if chars else 1
+    poff = np.zeros(len(flats) + 1, dtype=np.int64)
+    poff[1:] = np.cumsum([len(f) // step for f in flats])
+    flat = np.concatenate(flats) if flats else _I64
+    occ = (poff, flat[0::3], flat[1::3], flat[2::3]) if chars else (poff, flat, None, None)
+    return ids_a, w_a, occ
+
+
+def _join(parts, with_values: bool) -> Postings:
+    ids = np.concatenate([p[0] for p in parts])
+    ws = np.concatenate([p[1] for p in parts])
+    if not with_values:
+        return Postings(ids, ws)
+    poffs, pos, start, end = [], [], [], []
+    base = 0
+    for i, (_, _, (poff, ps, st, en)) in enumerate(parts):
+        poffs.append(poff[(0 if i == 0 else 1):] + base)
+        base += int(poff[-1])
+        pos.append(ps)
+        start.append(st)
+        end.append(en)
+    spans = all(x is not None for x in start)
+    return Postings(ids, ws, np.concatenate(poffs), np.concatenate(pos),
+                    np.concatenate(start) if spans else None,
+                    np.concatenate(end) if spans else None)
 
 
 class TermCache:
@@ -98,7 +175,7 @@ class TermCache:
     def get(self, key, with_values: bool) -> Postings | None:
         with self._lock:
             p = self._d.get(key)
-            if p is None or (with_values and p.values is None):
+            if p is None or (with_values and not p.has_values):
                 return None
             self._d.move_to_end(key)
             return p
@@ -153,17 +230,18 @@ class Evaluator:
         p = self.cache.get(key, with_values)
         if p is not None:
             return p
+        chars = isinstance(self.schema[field].format, CompactCharacters)
         parts = []
         for reader, off in self.leaves:
-            if (field, btext) in reader:
-                parts.append(_read_matcher(reader.postings(field, btext), off, with_values))
-        if not parts:
-            p = _EMPTY
-        else:
-            ids = np.concatenate([a for a, _, _ in parts])
-            ws = np.concatenate([w for _, w, _ in parts])
-            vals = [v for _, _, vs in parts for v in vs] if with_values else None
-            p = Postings(ids, ws, vals)
+            tables = _tables(reader)
+            if field in tables:
+                part = _read_table(tables[field], btext, off, with_values)
+                if part is not None:
+                    parts.append(part)
+            elif (field, btext) in reader:
+                parts.append(_read_matcher(reader.postings(field, btext), off, with_values,
+                                           chars))
+        p = _join(parts, with_values) if parts else _EMPTY
         self.cache.put(key, p)
         return p
 
@@ -173,10 +251,10 @@ class Evaluator:
         (with values) are usually cached already: the bonus phrases read them."""
         p = self.postings(field, text, with_values=True)
         i = int(np.searchsorted(p.ids, docnum))
-        if i >= len(p.ids) or p.ids[i] != docnum:
+        if i >= len(p.ids) or p.ids[i] != docnum or p.start is None:
             return set()
-        flat = np.frombuffer(p.values[i], dtype=np.uint32, offset=4)
-        return set(zip(flat[1::3].tolist(), flat[2::3].tolist(), strict=True))
+        a, b = int(p.poff[i]), int(p.poff[i + 1])
+        return set(zip(p.start[a:b].tolist(), p.end[a:b].tolist(), strict=True))
 
     def field_lengths(self, field: str) -> np.ndarray | None:
         """Per-document lengths of a scorable field (None: the field has none)."""
@@ -186,9 +264,15 @@ class Evaluator:
                 return None
             lengths = np.zeros(self.n, dtype=np.float64)
             for reader, off in self.leaves:
-                dfl = reader.doc_field_length
-                for d in range(reader.doc_count_all()):
-                    lengths[off + d] = dfl(d, field, 1)
+                n = reader.doc_count_all()
+                col = _length_column(reader, field)
+                if col is not None:  # one pass over the column's bytes, not a call per doc
+                    codes = np.fromiter(col, dtype=np.uint8, count=n)
+                    lengths[off:off + n] = _LENGTH_OF_BYTE[codes]
+                else:
+                    dfl = reader.doc_field_length
+                    for d in range(n):
+                        lengths[off + d] = dfl(d, field, 1)
             self.cache.lengths[field] = lengths
         return lengths
 
@@ -321,16 +405,8 @@ class Evaluator:
         if implied is not None:
             r.mask |= cand & implied
             cand &= ~implied
-        docs = np.flatnonzero(cand)
-        chars = isinstance(self.schema[field].format, CompactCharacters)
-        # Per term: where each candidate's posting is; terms with fewer postings first
-        # (a rare term's positions rule out most starts at once).
-        locs = [np.searchsorted(p.ids, docs) for p in ps]
-        order = sorted(range(len(ps)), key=lambda i: len(ps[i].ids))
-        ok = np.zeros(len(docs), dtype=bool)
-        for j in range(len(docs)):
-            ok[j] = _phrase_at(ps, locs, j, order, slop, chars)
-        r.mask[docs[ok]] = True
+        if cand.any():
+            r.mask[_phrase_docs(ps, cand, slop)] = True
         hit = np.flatnonzero(r.mask)
         for w, p in zip(words, ps, strict=True):
             sc = np.zeros(self.n, dtype=np.float64)
@@ -352,37 +428,53 @@ def _joined(grams) -> str:
     return out
 
 
-def _positions(value: bytes, chars: bool) -> np.ndarray:
-    a = np.frombuffer(value, dtype=np.uint32, offset=4).astype(np.int64)
-    return a[0::3] if chars else a
+def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
+    """Documents among *cand* where the terms of *ps* occur in order: at consecutive
+    positions for slop 1, else each next term 1..slop positions after the previous one
+    (Whoosh's ordered SpanNear with mindist 1). Occurrences are compared as
+    ``document << 32 | position`` keys, sorted, so each step is a search in C."""
+    n = len(ps)
 
+    def keys(i: int, alive: np.ndarray) -> np.ndarray:
+        p = ps[i]
+        docs = p.occurrence_docs()
+        sel = alive[docs]
+        return (docs[sel] << 32) | p.pos[sel]
 
-def _phrase_at(ps, locs, j: int, order, slop: int, chars: bool) -> bool:
-    """Whether the terms occur in order in the candidate document *j*: consecutive
-    positions for slop 1; else each next term 1..slop positions after the previous
-    (Whoosh's ordered SpanNear with mindist 1)."""
-    pos = [_positions(p.values[loc[j]], chars) for p, loc in zip(ps, locs, strict=True)]
+    def member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
+        if not len(sorted_keys):
+            return np.zeros(len(probe), dtype=bool)
+        at = np.minimum(np.searchsorted(sorted_keys, probe), len(sorted_keys) - 1)
+        return sorted_keys[at] == probe
+
+    alive = cand
     if slop <= 1:
-        # Start positions consistent with every term, rarest term first.
+        # Start positions (position of term i minus i) consistent with every term,
+        # rarest term first: it rules out most starts at once.
+        order = sorted(range(n), key=lambda i: len(ps[i].ids))
         first = order[0]
-        starts = set((pos[first] - first).tolist())
+        starts = keys(first, alive) - first
         for i in order[1:]:
-            starts.intersection_update((pos[i] - i).tolist())
-            if not starts:
-                return False
-        return bool(starts)
-    reach = set(pos[0].tolist())
-    for i in range(1, len(pos)):
-        nxt = set()
-        for q in pos[i].tolist():
-            for k in range(1, slop + 1):
-                if q - k in reach:
-                    nxt.add(q)
-                    break
-        if not nxt:
-            return False
-        reach = nxt
-    return True
+            if not len(starts):
+                break
+            alive = np.zeros_like(cand)
+            alive[starts >> 32] = True
+            ki = np.unique(keys(i, alive) - i)
+            starts = starts[member(ki, starts)]
+        return np.unique(starts >> 32)
+    reach = keys(0, alive)
+    for i in range(1, n):
+        if not len(reach):
+            break
+        alive = np.zeros_like(cand)
+        alive[reach >> 32] = True
+        reach = np.unique(reach)
+        q = keys(i, alive)
+        ok = np.zeros(len(q), dtype=bool)
+        for k in range(1, slop + 1):
+            ok |= member(reach, q - k)
+        reach = q[ok]
+    return np.unique(reach >> 32)
 
 
 def _cost(q) -> int:

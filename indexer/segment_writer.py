@@ -1,0 +1,133 @@
+"""`TablesWriter`: Whoosh's segment writer, with the schema's table fields (see
+`indexer.codec`) analysed straight into arrays instead of Whoosh's posting pool.
+
+Everything else (stored fields, columns, field lengths, deletions, merges, the TOC and
+its atomic commit) is Whoosh's own. Every writer of a Gongkai index should be one of
+these; a plain Whoosh writer still produces a correct index (its segments read as
+plain Whoosh), only a slower one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import multiproc
+from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.writing import SegmentWriter
+
+from indexer.codec import CombinedTermsReader, GongkaiCodec, is_table_field
+
+
+class TablesWriter(SegmentWriter):
+    def __init__(self, ix, **kwargs):
+        kwargs.setdefault("codec", GongkaiCodec())
+        super().__init__(ix, **kwargs)
+
+    def add_document(self, **fields):
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        add_post = self.pool.add
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields.get(fieldname)
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed and is_table_field(field):
+                    length = self._add_to_table(fieldname, field, docnum, value)
+                elif field.indexed:
+                    fieldboost = self._field_boost(fields, fieldname, docboost)
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        if scorable:
+                            length += freq
+                        add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                customval = fields.get(f"_stored_{fieldname}", value)
+                perdocwriter.add_field(fieldname, field, customval if field.stored else None,
+                                       length)
+                column = field.column_type
+                if column and customval is not None:
+                    perdocwriter.add_column_value(fieldname, column,
+                                                  field.to_column_value(customval))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _add_to_table(self, fieldname, field, docnum, value) -> int:
+        """Analyse *value* into the field's table; returns the field length (tokens)."""
+        builder = self.fieldwriter.builder(fieldname, field)
+        if builder.grams:
+            keys = field.gram_keys(value)
+            builder.add_grams(docnum, keys)
+            return len(keys)
+        words, pos, start, end = field.word_occurrences(value)
+        builder.add_words(docnum, words, pos, start, end)
+        return len(words)
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        """A segment being merged in: its tables are renumbered as arrays, its other
+        postings go through Whoosh's pool as usual."""
+        terms = getattr(reader, "_terms", None)
+        tables = terms.tables if isinstance(terms, CombinedTermsReader) else {}
+        if not tables:
+            return super().add_postings_to_pool(reader, startdoc, docmap)
+        n = reader.doc_count_all()
+        if docmap is None:
+            newnums = np.arange(startdoc, startdoc + n, dtype=np.int64)
+        else:
+            newnums = np.full(n, -1, dtype=np.int64)
+            for old, new in docmap.items():
+                newnums[old] = new
+        for fieldname, table in tables.items():
+            if fieldname in self.schema:
+                self.fieldwriter.builder(fieldname, self.schema[fieldname]).add_table(
+                    table, newnums)
+        add_post = self.pool.add
+        for fieldname, btext in terms.w3.terms():
+            if fieldname not in self.schema:
+                continue
+            m = reader.postings(fieldname, btext)
+            while m.is_active():
+                old = m.id()
+                new = docmap[old] if docmap is not None else startdoc + old
+                add_post((fieldname, btext, new, m.weight(), m.value()))
+                m.next()
+
+
+class _TablesTask(SubWriterTask):
+    """Whoosh's multiprocessing sub-writer, writing its segment with `TablesWriter`.
+    Whoosh's task builds its writer from the module-level name ``SegmentWriter``; the
+    task runs in its own forked process, so rebinding that name there affects no one
+    else."""
+
+    def run(self):
+        multiproc.SegmentWriter = TablesWriter
+        super().run()
+
+
+class TablesMpWriter(MpWriter, TablesWriter):
+    """Whoosh's MpWriter (documents analysed and written as separate segments by worker
+    processes) whose workers, and whose own merges, are `TablesWriter`s."""
+
+    def __init__(self, ix, procs: int, **kwargs):
+        # MpWriter calls SegmentWriter.__init__ directly: give it TablesWriter's codec
+        # here; the arguments are also the workers' writer arguments.
+        kwargs.setdefault("codec", GongkaiCodec())
+        super().__init__(ix, procs=procs, **kwargs)
+
+    def _new_task(self):
+        task = _TablesTask(self.storage, self.indexname, self.jobqueue, self.resultqueue,
+                           self.subargs, self.multisegment)
+        self.tasks.append(task)
+        task.start()
+        return task

@@ -1,0 +1,194 @@
+"""The numpy postings tables (indexer.sidecar, indexer.codec, indexer.segment_writer):
+they hold exactly what Whoosh's own writer would have filed, survive merges, deletions
+and segments written by plain Whoosh, and stay readable by Whoosh itself."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_search import RECORDS, build, index_dir
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+
+from indexer import sidecar
+from indexer.codec import CombinedTermsReader, TablesSegment
+from indexer.schema import build_schema, record_to_document
+from indexer.segment_writer import TablesWriter
+from search_app.search import SearchRequest, open_backend
+
+TABLE_FIELDS = ("title", "title_exact", "body", "body_exact")
+
+
+def postings_by_id(path: Path, field: str, every: int = 1) -> dict:
+    """term → {document id: (weight, decoded value)} for every *every*-th term of
+    *field*, read through Whoosh's reader API (live documents only)."""
+    ix = whoosh_index.open_dir(str(path))
+    out = {}
+    with ix.searcher() as s:
+        r = s.reader()
+        fmt = s.schema[field].format
+        decode = fmt.decode_characters if fmt.supports("characters") else fmt.decode_positions
+        ids = {d: s.stored_fields(d)["id"] for d in r.all_doc_ids()}
+        for n, text in enumerate(r.lexicon(field)):
+            if n % every:
+                continue
+            m = r.postings(field, text)
+            got = {}
+            while m.is_active():
+                if m.id() in ids:
+                    got[ids[m.id()]] = (m.weight(), list(map(tuple, decode(m.value())))
+                                        if fmt.supports("characters") else decode(m.value()))
+                m.next()
+            if got:
+                out[text] = got
+    return out
+
+
+def test_gram_keys_sort_in_the_utf8_byte_order_of_their_terms():
+    rng = random.Random(5)
+    alphabet = "人民政府〇ＡＢａ1２ 𠀀𪚥é\x01" + "".join(chr(rng.randrange(0x20, 0x2FFFF))
+                                                  for _ in range(200))
+    terms = {rng.choice(alphabet) + rng.choice(["", rng.choice(alphabet)]) for _ in range(3000)}
+    terms = [t for t in terms if not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
+    by_key = sorted(terms, key=sidecar.gram_key)
+    assert by_key == sorted(terms, key=lambda t: t.encode("utf-8"))
+    assert all(sidecar.gram_text(sidecar.gram_key(t)) == t for t in terms)
+
+
+def test_gram_keys_are_the_bigram_positions_of_the_exact_fields():
+    from indexer.analysis import bigram_positions, exact_keys
+
+    text = "关于 印发《人民政府\n信息公开》的通知 2021年"
+    keys = exact_keys(text)
+    expected = {}
+    for gram, positions in bigram_positions(text).items():
+        for p in positions:
+            expected[p] = gram
+    assert [sidecar.gram_text(int(k)) for k in keys] == [expected[p] for p in range(len(keys))]
+
+
+@pytest.mark.parametrize("field", TABLE_FIELDS)
+def test_tables_hold_exactly_the_postings_whoosh_itself_would_write(field):
+    every = 1 if field.startswith("title") else 5
+    ours = postings_by_id(index_dir("single"), field, every)
+    plain = postings_by_id(index_dir("plain"), field, every)
+    assert ours.keys() == plain.keys()
+    assert ours == plain
+
+
+def test_the_tables_are_what_the_search_backend_reads():
+    ix = whoosh_index.open_dir(str(index_dir("single")))
+    with ix.searcher() as s:
+        for leaf, _ in s.leaf_searchers():
+            terms = leaf.reader()._terms
+            assert isinstance(terms, CombinedTermsReader)
+            assert set(terms.tables) == set(TABLE_FIELDS)
+            # Nothing of these fields is left in Whoosh's own term files.
+            assert not [f for f, _ in terms.w3.terms() if f in TABLE_FIELDS]
+
+
+def test_the_tables_file_is_mapped_beside_the_compound_segment_file_not_inside_it():
+    ix = whoosh_index.open_dir(str(index_dir("single")))
+    segments = ix._segments()
+    assert all(isinstance(seg, TablesSegment) and seg.is_compound() for seg in segments)
+    names = {p.name for p in index_dir("single").iterdir()}
+    for seg in segments:
+        assert seg.make_filename(sidecar.EXT) in names
+        assert seg.make_filename(sidecar.EXT) not in seg.list_files(ix.storage)
+
+
+def test_merging_segments_keeps_every_posting_of_the_live_documents(tmp_path):
+    deleted = {RECORDS[3].id, RECORDS[17].id}
+    path = build(tmp_path / "merged", RECORDS, segments=4, delete=tuple(deleted))
+    ix = whoosh_index.open_dir(str(path))
+    TablesWriter(ix).commit(optimize=True)
+    assert len(ix._segments()) == 1
+    fresh = build(tmp_path / "fresh", [r for r in RECORDS if r.id not in deleted])
+    for field in TABLE_FIELDS:
+        every = 1 if field.startswith("title") else 7
+        assert postings_by_id(path, field, every) == postings_by_id(fresh, field, every)
+
+
+def test_segments_written_by_plain_whoosh_merge_into_the_tables(tmp_path):
+    path = tmp_path / "mixed"
+    path.mkdir()
+    ix = whoosh_index.create_in(str(path), build_schema())
+    w = ix.writer()  # plain Whoosh: table fields filed in Whoosh's own postings
+    for r in RECORDS[:20]:
+        w.add_document(**record_to_document(r))
+    w.commit()
+    w = TablesWriter(ix)
+    for r in RECORDS[20:]:
+        w.add_document(**record_to_document(r))
+    w.commit(optimize=True)
+    with ix.searcher() as s:
+        (leaf, _), = s.leaf_searchers()
+        assert set(leaf.reader()._terms.tables) == set(TABLE_FIELDS)
+    fresh = build(tmp_path / "fresh", RECORDS)
+    for field in ("title", "body_exact"):
+        assert postings_by_id(path, field, 3) == postings_by_id(fresh, field, 3)
+
+
+def test_whoosh_queries_still_work_on_table_fields():
+    ix = whoosh_index.open_dir(str(index_dir("single")))
+    plain = whoosh_index.open_dir(str(index_dir("plain")))
+    queries = [wq.Term("body", "政府"), wq.Phrase("body_exact", ["人民", "民政", "政府"]),
+               wq.Phrase("title", ["关于", "印发"]), wq.Prefix("body_exact", "公")]
+    with ix.searcher() as s, plain.searcher() as p:
+        for q in queries:
+            ours = {h["id"]: round(h.score, 6) for h in s.search(q, limit=None)}
+            theirs = {h["id"]: round(h.score, 6) for h in p.search(q, limit=None)}
+            assert ours and ours == theirs, q
+
+
+QUERIES = ["人民政府", '"人民政府"', "民政", "住房公积金", "title:通知", "政府 -通知", '"政"',
+           "公积金 OR 社保", '"应急管理" "安全生产"', "关于印发", '"信息公开"', "规划 2020"]
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_the_backend_answers_the_same_from_tables_as_from_whooshs_own_postings(sort):
+    rng = random.Random(11)
+    queries = list(QUERIES)
+    for r in rng.sample(RECORDS, 25):
+        if len(r.body) > 30:
+            i = rng.randrange(len(r.body) - 12)
+            queries.append('"' + r.body[i:i + rng.randint(2, 9)].replace('"', "") + '"')
+            queries.append(r.body[i:i + rng.randint(3, 12)].replace('"', ""))
+    ours, plain = open_backend(index_dir("single")), open_backend(index_dir("plain"))
+    try:
+        for q in queries:
+            a = ours.search(SearchRequest(q=q, sort=sort))
+            b = plain.search(SearchRequest(q=q, sort=sort))
+            assert a.total == b.total, q
+            assert [(h.id, h.snippet, h.title_html) for h in a.hits] == \
+                   [(h.id, h.snippet, h.title_html) for h in b.hits], q
+            assert a.facets == b.facets, q
+    finally:
+        ours.close()
+        plain.close()
+
+
+def test_a_reader_keeps_answering_after_a_merge_deletes_the_files_it_mapped(tmp_path):
+    path = build(tmp_path / "ix", RECORDS, segments=3)
+    ix = whoosh_index.open_dir(str(path))
+    q = wq.Phrase("body_exact", ["信息", "息公", "公开"])
+    with ix.searcher() as s:
+        before = sorted(h["id"] for h in s.search(q, limit=None))
+        TablesWriter(ix).commit(optimize=True)  # deletes the three segments' files
+        gone = [seg.make_filename(sidecar.EXT) for seg in s.reader().segments()] \
+            if hasattr(s.reader(), "segments") else []
+        assert not [g for g in gone if (path / g).exists()]
+        assert sorted(h["id"] for h in s.search(q, limit=None)) == before
+    assert before
+
+
+def test_an_empty_field_table_reads_as_no_terms(tmp_path):
+    b = sidecar.FieldBuilder(grams=True, chars=False, boost=1.0)
+    b.add_grams(0, np.zeros(0, dtype=np.int64))
+    sidecar.write(str(tmp_path / "x.gkp"), {"body_exact": b})
+    table = sidecar.SegmentTables(np.fromfile(tmp_path / "x.gkp", dtype=np.uint8))
+    t = table.fields["body_exact"]
+    assert len(t) == 0 and t.find("政府".encode()) == -1
