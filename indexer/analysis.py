@@ -19,7 +19,9 @@ start_char, mode, tokenize, removestops, keeporiginal) and reuse one Token objec
 from __future__ import annotations
 
 import re
-from itertools import compress
+from functools import lru_cache
+from itertools import chain, compress
+from operator import itemgetter
 
 import numpy as np
 from whoosh.analysis import Token, Tokenizer
@@ -111,10 +113,19 @@ def _alnum(cps: np.ndarray) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=200_000)
+def _pieces(word: str) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+    """*word*'s sub-words and their (start, end) offsets inside it, flattened."""
+    subs = segment.subwords(word)
+    if not subs:
+        return None
+    return tuple(w for w, _, _ in subs), tuple(chain.from_iterable((a, b) for _, a, b in subs))
+
+
 def word_occurrences(text: str):
     """(words, positions, starts, ends) of every index-mode occurrence: `word_postings`
-    flattened for the table writer (`indexer.sidecar`). Words come first in text
-    order, then the sub-words (each at its word's position). The per-token work is
+    flattened for the table writer (`indexer.sidecar`), in position order, each word's
+    sub-words (at the word's position) right after it. The per-token work is
     array arithmetic: which tokens are words (`is_word`) from a running count of
     alphanumeric characters, positions from a running count of words."""
     norm = normalize(text)
@@ -122,9 +133,10 @@ def word_occurrences(text: str):
     empty = np.zeros(0, dtype=np.uint32)
     if not toks:
         return [], empty, empty, empty
-    words, starts, ends = zip(*toks, strict=True)
-    starts = np.array(starts, dtype=np.int64)
-    ends = np.array(ends, dtype=np.int64)
+    n = len(toks)
+    words = list(map(itemgetter(0), toks))
+    starts = np.fromiter(map(itemgetter(1), toks), dtype=np.int64, count=n)
+    ends = np.fromiter(map(itemgetter(2), toks), dtype=np.int64, count=n)
     cps = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     seen = np.zeros(len(cps) + 1, dtype=np.int64)
     np.cumsum(_alnum(cps), out=seen[1:])
@@ -132,22 +144,31 @@ def word_occurrences(text: str):
     kept = list(compress(words, keep.tolist()))
     starts, ends = starts[keep], ends[keep]
     pos = np.arange(len(kept), dtype=np.int64)
-    sub_words, sub_pos, sub_start, sub_end = [], [], [], []
-    subwords = segment.subwords
-    for j in np.flatnonzero(ends - starts >= 3).tolist():
-        pieces = subwords(kept[j])
-        if pieces:
-            s0 = int(starts[j])
-            for sub, a, b in pieces:
-                sub_words.append(sub)
-                sub_pos.append(j)
-                sub_start.append(s0 + a)
-                sub_end.append(s0 + b)
-    if sub_words:
-        kept += sub_words
-        pos = np.concatenate([pos, sub_pos])
-        starts = np.concatenate([starts, sub_start])
-        ends = np.concatenate([ends, sub_end])
+    # Sub-words: only words of three or more characters have any; each word's pieces
+    # are looked up once per process (`_pieces`) and spread with array arithmetic.
+    longer = np.flatnonzero(ends - starts >= 3).tolist()
+    found = [(j, e) for j, e in zip(longer, map(_pieces, [kept[j] for j in longer]),
+                                    strict=True) if e]
+    if found:
+        counts = [len(e[0]) for _, e in found]
+        at = np.repeat(np.array([j for j, _ in found], dtype=np.int64), counts)
+        rel = np.fromiter(chain.from_iterable(e[1] for _, e in found), dtype=np.int64,
+                          count=2 * sum(counts)).reshape(-1, 2)
+        # Interleave: each word's sub-words right after it (positions stay sorted).
+        n, m = len(kept), len(at)
+        dest_word = np.arange(n) + np.searchsorted(at, np.arange(n), "left")
+        dest_sub = at + 1 + np.arange(m)
+        source = np.empty(n + m, dtype=np.int64)  # output slot → index in kept + subs
+        source[dest_word], source[dest_sub] = np.arange(n), n + np.arange(m)
+        kept += chain.from_iterable(e[0] for _, e in found)
+        kept = list(itemgetter(*source.tolist())(kept)) if n + m > 1 else kept
+        new_pos = np.empty(n + m, dtype=np.int64)
+        new_pos[dest_word], new_pos[dest_sub] = pos, at
+        new_starts = np.empty(n + m, dtype=np.int64)
+        new_starts[dest_word], new_starts[dest_sub] = starts, starts[at] + rel[:, 0]
+        new_ends = np.empty(n + m, dtype=np.int64)
+        new_ends[dest_word], new_ends[dest_sub] = ends, starts[at] + rel[:, 1]
+        pos, starts, ends = new_pos, new_starts, new_ends
     return kept, pos.astype(np.uint32), starts.astype(np.uint32), ends.astype(np.uint32)
 
 

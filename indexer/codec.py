@@ -119,6 +119,7 @@ class CombinedTermsReader:
 
     def __init__(self, w3, tables: sidecar.SegmentTables | None):
         self.w3 = w3
+        self._file = tables
         self.tables = tables.fields if tables is not None else {}
 
     # --- lookups -------------------------------------------------------------------
@@ -213,6 +214,9 @@ class CombinedTermsReader:
     def close(self):
         self.w3.close()
         self.tables = {}
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _terminfo(table: sidecar.FieldTable, t: int) -> TermInfo:

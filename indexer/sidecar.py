@@ -7,7 +7,8 @@ unpickling and decompressing blocks, most of a query's time. Here one segment's
 occurrences of a field are collected as arrays, sorted once (numpy, in C) and written
 as a compressed-sparse-row table, which a reader maps and slices without decoding.
 
-Layout of one field in one segment (every array little-endian):
+Layout of one field in one segment (every array little-endian; integer arrays other
+than ``keys`` are stored in the narrowest unsigned type that holds their values):
 
 - term table: for bigram fields ``keys`` (int64, see `gram_key`, sorted, which is also
   the UTF-8 byte order of the terms); for word fields ``blob`` (UTF-8 terms, sorted)
@@ -86,29 +87,25 @@ class FieldBuilder:
         self.pos_chunks.append(np.arange(len(keys), dtype=np.uint32))
 
     def add_words(self, docnum: int, words: list[str], pos, start, end) -> None:
-        """One document's word occurrences, in any order of position."""
+        """One document's word occurrences, in position order."""
         vocab = self.vocab
-        new = set(words).difference(vocab)
-        for w in new:
+        for w in set(words).difference(vocab):
             vocab[w] = len(vocab)
-        ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
-        pos = np.asarray(pos, dtype=np.uint32)
-        order = np.argsort(pos, kind="stable")
-        self.key_chunks.append(ids[order])
+        self.key_chunks.append(np.fromiter(map(vocab.__getitem__, words), dtype=np.int64,
+                                           count=len(words)))
         self.doc_chunks.append(np.full(len(words), docnum, dtype=np.uint32))
-        self.pos_chunks.append(pos[order])
-        self.span_chunks.append((np.asarray(start, dtype=np.uint32)[order],
-                                 np.asarray(end, dtype=np.uint32)[order]))
+        self.pos_chunks.append(np.asarray(pos, dtype=np.uint32))
+        self.span_chunks.append((np.asarray(start, dtype=np.uint32),
+                                 np.asarray(end, dtype=np.uint32)))
 
     def add_table(self, table: FieldTable, docmap: np.ndarray) -> None:
         """Every posting of *table* (a segment being merged in), documents renumbered by
         *docmap* (old → new, -1 for a deleted document, whose postings are dropped)."""
-        npost = len(table.docs)
-        if npost == 0:
+        if len(table.docs) == 0:
             return
-        freq = np.diff(table.poff)
-        per_term = np.diff(table.tpost)
-        occ_doc = np.repeat(docmap[table.docs], freq)
+        freq = np.diff(table.poff[:].astype(np.int64))
+        per_term = np.diff(table.tpost[:].astype(np.int64))
+        occ_doc = np.repeat(docmap[table.docs[:]], freq)
         keep = occ_doc >= 0
         occ_term = np.repeat(np.repeat(np.arange(len(per_term)), per_term), freq)
         if self.grams:
@@ -119,10 +116,9 @@ class FieldBuilder:
                              dtype=np.int64)
             self.key_chunks.append(local[occ_term][keep])
         self.doc_chunks.append(occ_doc[keep].astype(np.uint32))
-        self.pos_chunks.append(np.asarray(table.pos)[keep])
+        self.pos_chunks.append(table.pos[:][keep])
         if self.chars:
-            self.span_chunks.append((np.asarray(table.start)[keep],
-                                     np.asarray(table.end)[keep]))
+            self.span_chunks.append((table.start[:][keep], table.end[:][keep]))
         self.sorted = False
 
     def _columns(self):
@@ -179,6 +175,19 @@ class FieldBuilder:
         return out
 
 
+def _narrow(arr: np.ndarray) -> np.ndarray:
+    """*arr* (non-negative integers) in the smallest unsigned type that holds it: most
+    segments' document numbers and positions fit 16 bits, which halves the file. The
+    type is recorded per array, and readers widen what they slice."""
+    if arr.dtype.kind not in "iu":
+        return arr
+    top = int(arr.max()) if arr.size else 0
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if top <= np.iinfo(dt).max:
+            return arr.astype(dt, copy=False)
+    return arr
+
+
 def write(path: str, fields: dict[str, FieldBuilder]) -> None:
     """Write the tables of *fields* to *path* (through a temporary name, so that a reader
     never maps a half-written file)."""
@@ -188,7 +197,7 @@ def write(path: str, fields: dict[str, FieldBuilder]) -> None:
     for name, fb in fields.items():
         entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
         for key, arr in fb.arrays().items():
-            arr = np.ascontiguousarray(arr)
+            arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
             entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
             blobs.append((offset, arr))
             offset += -(-arr.nbytes // _ALIGN) * _ALIGN
@@ -224,17 +233,51 @@ class _Blob:
         return self.blob[self.toff[i]:self.toff[i + 1]].tobytes()
 
 
-class FieldTable:
-    """One field's postings in one segment (arrays are views of the mapped file)."""
+class FileArray:
+    """A read-only array in the tables file, read slice by slice with ``os.pread``
+    (thread-safe, no shared file position). Mapping the file instead made every page a
+    query ever touched count in the serving process's memory."""
 
-    def __init__(self, entry: dict, data: np.ndarray, base: int):
+    __slots__ = ("fd", "dtype", "offset", "size")
+
+    def __init__(self, fd: int, dtype: np.dtype, offset: int, size: int):
+        self.fd, self.dtype, self.offset, self.size = fd, dtype, offset, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.size)
+            if step != 1:
+                raise ValueError("only contiguous slices")
+            if stop <= start:
+                return np.zeros(0, dtype=self.dtype)
+            width = self.dtype.itemsize
+            buf = os.pread(self.fd, (stop - start) * width, self.offset + start * width)
+            return np.frombuffer(buf, dtype=self.dtype)
+        i = int(key)
+        return self[i:i + 1][0] if i >= 0 else self[self.size + i:self.size + i + 1][0]
+
+
+class FieldTable:
+    """One field's postings in one segment: the term table in memory, postings and
+    occurrences read from the file (or a buffer) slice by slice."""
+
+    IN_MEMORY = ("keys", "blob", "toff")
+
+    def __init__(self, entry: dict, source, base: int):
         self.grams = entry["grams"]
         self.chars = entry["chars"]
         self.boost = entry["boost"]
         arrays = {}
         for key, (dtype, off, count) in entry["arrays"].items():
             dt = np.dtype(dtype)
-            arrays[key] = np.frombuffer(data, dtype=dt, count=count, offset=base + off)
+            if isinstance(source, int):  # a file descriptor
+                arr = FileArray(source, dt, base + off, count)
+                arrays[key] = np.array(arr[:]) if key in self.IN_MEMORY else arr
+            else:
+                arrays[key] = np.frombuffer(source, dtype=dt, count=count, offset=base + off)
         self.keys = arrays.get("keys")
         self._blob = None if self.grams else _Blob(arrays["blob"], arrays["toff"])
         self.tpost = arrays["tpost"]
@@ -295,28 +338,48 @@ class FieldTable:
 class SegmentTables:
     """Every field table of one segment's file."""
 
-    def __init__(self, data: np.ndarray):
-        if bytes(data[:len(MAGIC)]) != MAGIC:
+    def __init__(self, source, close=None):
+        """*source*: an open file descriptor of the tables file, or its bytes."""
+        head = (os.pread(source, 4096, 0) if isinstance(source, int)
+                else bytes(source[:4096]))
+        if head[:len(MAGIC)] != MAGIC:
             raise ValueError("not a Gongkai postings file")
-        hlen = int.from_bytes(bytes(data[len(MAGIC):len(MAGIC) + 8]), "little")
         start = len(MAGIC) + 8
-        header = json.loads(bytes(data[start:start + hlen]))
+        hlen = int.from_bytes(head[len(MAGIC):start], "little")
+        if start + hlen > len(head):
+            head = (os.pread(source, start + hlen, 0) if isinstance(source, int)
+                    else bytes(source[:start + hlen]))
+        header = json.loads(head[start:start + hlen])
         base = -(-(start + hlen) // _ALIGN) * _ALIGN
-        self.fields = {name: FieldTable(entry, data, base)
+        self.fields = {name: FieldTable(entry, source, base)
                        for name, entry in header["fields"].items()}
+        self._close = close
 
     @classmethod
     def open(cls, storage, filename: str) -> SegmentTables:
         folder = folder_of(storage)
         if folder is not None:
-            data = np.memmap(os.path.join(folder, filename), dtype=np.uint8, mode="r")
-        else:  # a storage without files (tests' RAM storage): read it whole
-            f = storage.open_file(filename)
+            # Opened now and kept open: the file stays readable after a writer that
+            # merged its segment away deletes it.
+            fd = os.open(os.path.join(folder, filename), os.O_RDONLY)
             try:
-                data = np.frombuffer(f.read(), dtype=np.uint8)
-            finally:
-                f.close()
-        return cls(data)
+                return cls(fd, close=lambda: os.close(fd))
+            except BaseException:
+                os.close(fd)
+                raise
+        f = storage.open_file(filename)  # a storage without files (Whoosh's RAM storage)
+        try:
+            return cls(np.frombuffer(f.read(), dtype=np.uint8))
+        finally:
+            f.close()
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __del__(self):
+        self.close()
 
 
 def folder_of(storage) -> str | None:

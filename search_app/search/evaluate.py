@@ -93,13 +93,14 @@ def _read_table(table, btext: bytes, offset: int, with_values: bool):
         return None
     a, b, oa, ob = table.occurrence_range(t)
     ids = table.docs[a:b].astype(np.int64) + offset
-    poff = table.poff[a:b + 1]
+    poff = table.poff[a:b + 1].astype(np.int64)  # tables store the narrowest type
     weights = np.diff(poff).astype(np.float64) * table.boost
     if not with_values:
         return ids, weights, None
-    occ = (poff - oa, table.pos[oa:ob].astype(np.int64),
-           None if table.start is None else table.start[oa:ob].astype(np.int64),
-           None if table.end is None else table.end[oa:ob].astype(np.int64))
+    # Positions and offsets stay in the table's narrow type (cached that way).
+    occ = (poff - oa, table.pos[oa:ob],
+           None if table.start is None else table.start[oa:ob],
+           None if table.end is None else table.end[oa:ob])
     return ids, weights, occ
 
 
@@ -436,10 +437,16 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
     n = len(ps)
 
     def keys(i: int, alive: np.ndarray) -> np.ndarray:
+        """Keys of term i's occurrences in the *alive* documents, gathering only their
+        postings' occurrences (a common word has millions; the candidates are few)."""
         p = ps[i]
-        docs = p.occurrence_docs()
-        sel = alive[docs]
-        return (docs[sel] << 32) | p.pos[sel]
+        sel = np.flatnonzero(alive[p.ids])
+        first, end = p.poff[sel], p.poff[sel + 1]
+        lens = end - first
+        docs = np.repeat(p.ids[sel], lens)
+        # Index of every occurrence of the selected postings, in order.
+        at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        return (docs << 32) | p.pos[at].astype(np.int64)
 
     def member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
         if not len(sorted_keys):
