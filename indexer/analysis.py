@@ -129,14 +129,14 @@ def word_occurrences(text: str):
     array arithmetic: which tokens are words (`is_word`) from a running count of
     alphanumeric characters, positions from a running count of words."""
     norm = normalize(text)
-    toks = segment.tokenize(norm)
+    words = segment.cut(norm)
     empty = np.zeros(0, dtype=np.uint32)
-    if not toks:
+    if not words:
         return [], empty, empty, empty
-    n = len(toks)
-    words = list(map(itemgetter(0), toks))
-    starts = np.fromiter(map(itemgetter(1), toks), dtype=np.int64, count=n)
-    ends = np.fromiter(map(itemgetter(2), toks), dtype=np.int64, count=n)
+    ends = np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1]
     cps = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     seen = np.zeros(len(cps) + 1, dtype=np.int64)
     np.cumsum(_alnum(cps), out=seen[1:])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3Segment
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3Segment, _lenfield
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
@@ -76,6 +76,7 @@ class TablesFieldWriter:
         return b
 
     def add_postings(self, schema, lengths, items):
+        lengths = _Lengths(lengths) if lengths is not None else None
         self.w3.add_postings(schema, lengths, self._split(schema, items))
 
     def _split(self, schema, items):
@@ -112,6 +113,22 @@ class TablesFieldWriter:
         sidecar.write(f"{sidecar.folder_of(self.storage)}/{name}", self.builders)
         self.builders = {}
         self.is_closed = True
+
+
+class _Lengths:
+    """Whoosh's per-document reader as the field writer asks it for a field length per
+    posting: a field without lengths (an ID) costs Whoosh a file-exists check each
+    time; here, once per field."""
+
+    def __init__(self, perdoc):
+        self.perdoc = perdoc
+        self.has: dict[str, bool] = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        has = self.has.get(fieldname)
+        if has is None:
+            has = self.has[fieldname] = self.perdoc.has_column(_lenfield(fieldname))
+        return self.perdoc.doc_field_length(docnum, fieldname, default) if has else default
 
 
 class CombinedTermsReader:

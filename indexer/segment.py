@@ -71,6 +71,15 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
     return list(backend.tokenize(text, mode="default", HMM=False))  # pragma: no cover
 
 
+def cut(text: str) -> list[str]:
+    """The words of `tokenize` without their offsets (they tile the text, so offsets
+    follow from the lengths): about twice as fast, for the index writer."""
+    backend = _load()
+    if backend.__gongkai_name__ == "rjieba":
+        return backend.cut(text, hmm=False)
+    return backend.lcut(text, HMM=False)  # pragma: no cover
+
+
 def has_word(word: str) -> bool:
     backend = _load()
     if backend.__gongkai_name__ == "rjieba":

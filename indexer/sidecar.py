@@ -140,8 +140,7 @@ class FieldBuilder:
         terms, docs, pos, start, end = self._columns()
         out: dict[str, np.ndarray] = {}
         if self.grams:
-            keys, ranks = np.unique(terms, return_inverse=True)
-            out["keys"] = keys
+            ranks = terms  # keys sort like their terms: one sort below serves both
         else:
             # Only terms that still occur: a merged-in segment's vocabulary includes the
             # terms of its deleted documents. Code point order = UTF-8 byte order.
@@ -155,12 +154,17 @@ class FieldBuilder:
             out["blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
             out["toff"] = np.concatenate(
                 [[0], np.cumsum([len(b) for b in encoded], dtype=np.int64)]).astype(np.int64)
-        nterms = len(out["keys"]) if self.grams else len(out["toff"]) - 1
         # Documents arrive in ascending order with positions ascending, so a stable sort
         # by term keeps (document, position) order; merged-in tables need a full sort.
         order = np.argsort(ranks, kind="stable") if self.sorted else np.lexsort((pos, docs, ranks))
         ranks, docs, pos = ranks[order], docs[order], pos[order]
         n = len(ranks)
+        if self.grams:  # sorted keys → the term table and dense ranks
+            new_term = np.ones(n, dtype=bool)
+            new_term[1:] = ranks[1:] != ranks[:-1]
+            out["keys"] = ranks[new_term]
+            ranks = np.cumsum(new_term) - 1
+        nterms = len(out["keys"]) if self.grams else len(out["toff"]) - 1
         first = np.ones(n, dtype=bool)
         if n:
             first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
