@@ -20,7 +20,7 @@ from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3Segment, _lenfield
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
-from indexer import sidecar
+from indexer import sidecar, sidecar_build
 
 
 class GongkaiCodec(W3Codec):
@@ -63,14 +63,14 @@ class TablesFieldWriter:
         self.w3 = w3
         self.storage = storage
         self.segment = segment
-        self.builders: dict[str, sidecar.FieldBuilder] = {}
+        self.builders: dict[str, sidecar_build.FieldBuilder] = {}
         self.is_closed = False
 
-    def builder(self, fieldname: str, fieldobj) -> sidecar.FieldBuilder:
+    def builder(self, fieldname: str, fieldobj) -> sidecar_build.FieldBuilder:
         b = self.builders.get(fieldname)
         if b is None:
             fmt = fieldobj.format
-            b = self.builders[fieldname] = sidecar.FieldBuilder(
+            b = self.builders[fieldname] = sidecar_build.FieldBuilder(
                 grams=fieldobj.tables == "grams", chars=fmt.supports("characters"),
                 boost=float(fmt.field_boost))
         return b
@@ -110,7 +110,7 @@ class TablesFieldWriter:
         self.w3.close()
         # Written even when empty: a reader takes a missing file for a lost one.
         name = self.segment.make_filename(sidecar.EXT)
-        sidecar.write(f"{sidecar.folder_of(self.storage)}/{name}", self.builders)
+        sidecar_build.write(f"{sidecar.folder_of(self.storage)}/{name}", self.builders)
         self.builders = {}
         self.is_closed = True
 

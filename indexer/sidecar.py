@@ -11,8 +11,9 @@ Layout of one field in one segment (every array little-endian; integer arrays ot
 than ``keys`` are stored in the narrowest unsigned type that holds their values):
 
 - term table: for bigram fields ``keys`` (int64, see `gram_key`, sorted, which is also
-  the UTF-8 byte order of the terms); for word fields ``blob`` (UTF-8 terms, sorted)
-  and ``toff`` (int64, n+1 offsets into it);
+  the UTF-8 byte order of the terms); for word fields ``blob`` (UTF-8 terms, sorted),
+  ``toff`` (n+1 offsets into it), and ``crc``/``crc_order`` (the terms' CRC-32s sorted,
+  and the term each belongs to: a lookup is one binary search);
 - ``tpost`` (int64, n+1): term t's postings are ``tpost[t]:tpost[t+1]``;
 - ``docs`` (uint32): segment-local document number of each posting, ascending per term;
 - ``poff`` (int64, postings+1): posting k's occurrences are ``poff[k]:poff[k+1]`` (its
@@ -28,13 +29,14 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from bisect import bisect_left
 
 import numpy as np
 
 EXT = ".gkp"
 MAGIC = b"GKPOST1\n"
-_ALIGN = 64
+ALIGN = 64
 _NONE = 0  # second half of a one-character term's key
 
 
@@ -60,164 +62,6 @@ def gram_keys(compact: str) -> np.ndarray:
     keys = (cps.astype(np.int64) + 1) << 22
     keys[:-1] |= cps[1:].astype(np.int64) + 1
     return keys
-
-
-# --- writing -------------------------------------------------------------------------
-
-
-class FieldBuilder:
-    """Occurrences of one field of one segment, in the order documents arrive."""
-
-    def __init__(self, grams: bool, chars: bool, boost: float):
-        self.grams = grams
-        self.chars = chars
-        self.boost = boost
-        self.vocab: dict[str, int] = {}  # word fields: term → provisional id
-        # Per occurrence, a chunk per document: the term's key (grams) or provisional
-        # id (words), the document, the position, and for chars fields the offsets.
-        self.key_chunks: list[np.ndarray] = []
-        self.doc_chunks: list[np.ndarray] = []
-        self.pos_chunks: list[np.ndarray] = []
-        self.span_chunks: list[tuple[np.ndarray, np.ndarray]] = []
-        self.sorted = True  # occurrences ordered by (document, position) within each term
-
-    def add_grams(self, docnum: int, keys: np.ndarray) -> None:
-        self.key_chunks.append(keys)
-        self.doc_chunks.append(np.full(len(keys), docnum, dtype=np.uint32))
-        self.pos_chunks.append(np.arange(len(keys), dtype=np.uint32))
-
-    def add_words(self, docnum: int, words: list[str], pos, start, end) -> None:
-        """One document's word occurrences, in position order."""
-        vocab = self.vocab
-        for w in set(words).difference(vocab):
-            vocab[w] = len(vocab)
-        self.key_chunks.append(np.fromiter(map(vocab.__getitem__, words), dtype=np.int64,
-                                           count=len(words)))
-        self.doc_chunks.append(np.full(len(words), docnum, dtype=np.uint32))
-        self.pos_chunks.append(np.asarray(pos, dtype=np.uint32))
-        self.span_chunks.append((np.asarray(start, dtype=np.uint32),
-                                 np.asarray(end, dtype=np.uint32)))
-
-    def add_table(self, table: FieldTable, docmap: np.ndarray) -> None:
-        """Every posting of *table* (a segment being merged in), documents renumbered by
-        *docmap* (old → new, -1 for a deleted document, whose postings are dropped)."""
-        if len(table.docs) == 0:
-            return
-        freq = np.diff(table.poff[:].astype(np.int64))
-        per_term = np.diff(table.tpost[:].astype(np.int64))
-        occ_doc = np.repeat(docmap[table.docs[:]], freq)
-        keep = occ_doc >= 0
-        occ_term = np.repeat(np.repeat(np.arange(len(per_term)), per_term), freq)
-        if self.grams:
-            self.key_chunks.append(table.keys[occ_term][keep])
-        else:
-            vocab = self.vocab
-            local = np.array([vocab.setdefault(t, len(vocab)) for t in table.term_list()],
-                             dtype=np.int64)
-            self.key_chunks.append(local[occ_term][keep])
-        self.doc_chunks.append(occ_doc[keep].astype(np.uint32))
-        self.pos_chunks.append(table.pos[:][keep])
-        if self.chars:
-            self.span_chunks.append((table.start[:][keep], table.end[:][keep]))
-        self.sorted = False
-
-    def _columns(self):
-        def cat(chunks, dtype):
-            parts = [np.asarray(c, dtype=dtype) for c in chunks]
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-        terms = cat(self.key_chunks, np.int64)
-        docs = cat(self.doc_chunks, np.uint32)
-        pos = cat(self.pos_chunks, np.uint32)
-        if self.chars:
-            start = cat([s for s, _ in self.span_chunks], np.uint32)
-            end = cat([e for _, e in self.span_chunks], np.uint32)
-        else:
-            start = end = None
-        return terms, docs, pos, start, end
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        terms, docs, pos, start, end = self._columns()
-        out: dict[str, np.ndarray] = {}
-        if self.grams:
-            ranks = terms  # keys sort like their terms: one sort below serves both
-        else:
-            # Only terms that still occur: a merged-in segment's vocabulary includes the
-            # terms of its deleted documents. Code point order = UTF-8 byte order.
-            used = np.zeros(len(self.vocab), dtype=bool)
-            used[terms] = True
-            ordered = sorted(w for w, t in self.vocab.items() if used[t])
-            rank_of = np.zeros(len(self.vocab), dtype=np.int64)
-            rank_of[[self.vocab[w] for w in ordered]] = np.arange(len(ordered))
-            ranks = rank_of[terms] if len(terms) else terms
-            encoded = [w.encode("utf-8", "surrogatepass") for w in ordered]
-            out["blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-            out["toff"] = np.concatenate(
-                [[0], np.cumsum([len(b) for b in encoded], dtype=np.int64)]).astype(np.int64)
-        # Documents arrive in ascending order with positions ascending, so a stable sort
-        # by term keeps (document, position) order; merged-in tables need a full sort.
-        order = np.argsort(ranks, kind="stable") if self.sorted else np.lexsort((pos, docs, ranks))
-        ranks, docs, pos = ranks[order], docs[order], pos[order]
-        n = len(ranks)
-        if self.grams:  # sorted keys → the term table and dense ranks
-            new_term = np.ones(n, dtype=bool)
-            new_term[1:] = ranks[1:] != ranks[:-1]
-            out["keys"] = ranks[new_term]
-            ranks = np.cumsum(new_term) - 1
-        nterms = len(out["keys"]) if self.grams else len(out["toff"]) - 1
-        first = np.ones(n, dtype=bool)
-        if n:
-            first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
-        heads = np.flatnonzero(first)
-        out["tpost"] = np.searchsorted(ranks[heads], np.arange(nterms + 1)).astype(np.int64)
-        out["docs"] = docs[heads]
-        out["poff"] = np.append(heads, n).astype(np.int64)
-        out["pos"] = pos
-        if self.chars:
-            out["start"] = start[order]
-            out["end"] = end[order]
-        return out
-
-
-def _narrow(arr: np.ndarray) -> np.ndarray:
-    """*arr* (non-negative integers) in the smallest unsigned type that holds it: most
-    segments' document numbers and positions fit 16 bits, which halves the file. The
-    type is recorded per array, and readers widen what they slice."""
-    if arr.dtype.kind not in "iu":
-        return arr
-    top = int(arr.max()) if arr.size else 0
-    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
-        if top <= np.iinfo(dt).max:
-            return arr.astype(dt, copy=False)
-    return arr
-
-
-def write(path: str, fields: dict[str, FieldBuilder]) -> None:
-    """Write the tables of *fields* to *path* (through a temporary name, so that a reader
-    never maps a half-written file)."""
-    header: dict = {"fields": {}}
-    blobs: list[tuple[int, np.ndarray]] = []
-    offset = 0
-    for name, fb in fields.items():
-        entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
-        for key, arr in fb.arrays().items():
-            arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
-            entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
-            blobs.append((offset, arr))
-            offset += -(-arr.nbytes // _ALIGN) * _ALIGN
-        header["fields"][name] = entry
-    head = json.dumps(header).encode()
-    base = -(-(len(MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
-        for off, arr in blobs:
-            f.seek(base + off)
-            f.write(arr.tobytes())
-        f.truncate(base + offset)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # --- reading -------------------------------------------------------------------------
@@ -268,7 +112,8 @@ class FieldTable:
     """One field's postings in one segment: the term table in memory, postings and
     occurrences read from the file (or a buffer) slice by slice."""
 
-    IN_MEMORY = ("keys", "blob", "toff")
+    # The term table, and where each term's postings start: every lookup reads them.
+    IN_MEMORY = ("keys", "blob", "toff", "crc", "crc_order", "tpost")
 
     def __init__(self, entry: dict, source, base: int):
         self.grams = entry["grams"]
@@ -284,6 +129,7 @@ class FieldTable:
                 arrays[key] = np.frombuffer(source, dtype=dt, count=count, offset=base + off)
         self.keys = arrays.get("keys")
         self._blob = None if self.grams else _Blob(arrays["blob"], arrays["toff"])
+        self._crc, self._crc_order = arrays.get("crc"), arrays.get("crc_order")
         self.tpost = arrays["tpost"]
         self.docs = arrays["docs"]
         self.poff = arrays["poff"]
@@ -305,6 +151,15 @@ class FieldTable:
                 return -1
             i = int(np.searchsorted(self.keys, key))
             return i if i < len(self.keys) and self.keys[i] == key else -1
+        if self._crc is not None:
+            c = zlib.crc32(btext)
+            lo = int(np.searchsorted(self._crc, c, "left"))
+            hi = int(np.searchsorted(self._crc, c, "right"))
+            for k in range(lo, hi):
+                t = int(self._crc_order[k])
+                if self._blob[t] == btext:
+                    return t
+            return -1
         i = bisect_left(self._blob, btext)
         return i if i < len(self._blob) and self._blob[i] == btext else -1
 
@@ -338,6 +193,20 @@ class FieldTable:
         a, b = int(self.tpost[t]), int(self.tpost[t + 1])
         return a, b, int(self.poff[a]), int(self.poff[b])
 
+    def read(self, t: int, with_values: bool):
+        """(docs, poff, pos, start, end) of term *t*: each one read, the last three only
+        *with_values* (else None); poff as int64 relative to the term's first
+        occurrence."""
+        a, b = int(self.tpost[t]), int(self.tpost[t + 1])
+        poff = self.poff[a:b + 1].astype(np.int64)
+        oa, ob = int(poff[0]), int(poff[-1])
+        docs = self.docs[a:b]
+        if not with_values:
+            return docs, poff - oa, None, None, None
+        return (docs, poff - oa, self.pos[oa:ob],
+                None if self.start is None else self.start[oa:ob],
+                None if self.end is None else self.end[oa:ob])
+
 
 class SegmentTables:
     """Every field table of one segment's file."""
@@ -354,7 +223,7 @@ class SegmentTables:
             head = (os.pread(source, start + hlen, 0) if isinstance(source, int)
                     else bytes(source[:start + hlen]))
         header = json.loads(head[start:start + hlen])
-        base = -(-(start + hlen) // _ALIGN) * _ALIGN
+        base = -(-(start + hlen) // ALIGN) * ALIGN
         self.fields = {name: FieldTable(entry, source, base)
                        for name, entry in header["fields"].items()}
         self._close = close

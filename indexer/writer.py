@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer import store
+from indexer.columns import column_values
 from indexer.readers import Skipped
 from indexer.record import Record, make_id
 from indexer.schema import record_to_document, text_hash
@@ -35,6 +36,10 @@ from indexer.schema import record_to_document, text_hash
 # Documents per commit: a crash loses at most this many. $GONGKAI_COMMIT_EVERY overrides
 # it (the crash-safety tests commit every few documents to kill between commits).
 COMMIT_EVERY = max(1, int(os.environ.get("GONGKAI_COMMIT_EVERY") or 5000))
+
+
+# Segments left after a run (see _compact).
+MAX_SEGMENTS = 8
 
 
 class IndexBusy(RuntimeError):
@@ -139,10 +144,11 @@ def _existing(ix) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]
         if s.doc_count_all() == 0:  # an empty index has no columns to read
             return by_id, by_text, by_source
         for r, _offset in s.reader().leaf_readers():
-            ids = r.column_reader("id")
-            hashes = r.column_reader("content_hash")
-            texts = r.column_reader("text_hash")
-            sources = r.column_reader("source")
+            # Whole columns at once: Whoosh's reader seeks and reads value by value.
+            ids = column_values(r, "id", "")
+            hashes = column_values(r, "content_hash", "")
+            texts = column_values(r, "text_hash", "")
+            sources = column_values(r, "source", "")
             for docnum in r.all_doc_ids():
                 doc_id = ids[docnum]
                 by_id[doc_id] = hashes[docnum]
@@ -181,9 +187,10 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
     """Index what a reader pipeline yields: `Record`, `Skipped`, or any object with
     ``source`` and ``error`` attributes for a file that broke its reader.
 
-    With *procs* > 1, analysis and segment writing run in that many worker processes
-    (Whoosh's MpWriter, one new segment per worker and commit): the single writer
-    process otherwise spends most of its time filing postings.
+    Every writer is a `TablesWriter` (title and body postings as numpy tables). With
+    *procs* > 1, analysis and segment writing run in that many worker processes
+    (`TablesMpWriter`, Whoosh's MpWriter: one new segment per worker and commit); this
+    process then only reads records and hands documents on.
 
     With *rebuild*, everything goes into a new generation that replaces the current one
     only when complete. With *prune_roots*, documents whose source file lies under one of
@@ -203,6 +210,7 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
         try:
             by_id, by_text, by_source = _existing(ix)
             _write(ix, items, summary, by_id, by_text, progress, commit_every, procs)
+            _compact(ix)
             if prune_roots is not None:
                 summary.removed = _prune(ix, by_source, prune_roots)
             with ix.searcher() as s:
@@ -284,6 +292,32 @@ def _write(ix, items, summary, by_id, by_text, progress, commit_every, procs) ->
     except BaseException:
         writer.cancel()
         raise
+
+
+def _merge_smallest(writer, segments):
+    """Whoosh merge policy: merge the smallest segments into one, so that at most
+    MAX_SEGMENTS remain."""
+    from whoosh.reading import SegmentReader
+
+    if len(segments) <= MAX_SEGMENTS:
+        return list(segments)
+    ordered = sorted(segments, key=lambda seg: seg.doc_count_all())
+    cut = len(segments) - MAX_SEGMENTS + 1
+    for seg in ordered[:cut]:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return ordered[cut:]
+
+
+def _compact(ix) -> None:
+    """After a run, at most MAX_SEGMENTS segments: a query looks each term up once per
+    segment, and Whoosh's own policy leaves about twenty at 100,000 documents."""
+    if len(ix._segments()) <= MAX_SEGMENTS:
+        return
+    from indexer.segment_writer import TablesWriter
+
+    TablesWriter(ix).commit(mergetype=_merge_smallest)
 
 
 def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:

@@ -13,7 +13,7 @@ from test_search import RECORDS, build, index_dir
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from indexer import sidecar
+from indexer import sidecar, sidecar_build
 from indexer.codec import CombinedTermsReader, TablesSegment
 from indexer.schema import build_schema, record_to_document
 from indexer.segment_writer import TablesWriter
@@ -186,9 +186,24 @@ def test_a_reader_keeps_answering_after_a_merge_deletes_the_files_it_mapped(tmp_
 
 
 def test_an_empty_field_table_reads_as_no_terms(tmp_path):
-    b = sidecar.FieldBuilder(grams=True, chars=False, boost=1.0)
+    b = sidecar_build.FieldBuilder(grams=True, chars=False, boost=1.0)
     b.add_grams(0, np.zeros(0, dtype=np.int64))
-    sidecar.write(str(tmp_path / "x.gkp"), {"body_exact": b})
+    sidecar_build.write(str(tmp_path / "x.gkp"), {"body_exact": b})
     table = sidecar.SegmentTables(np.fromfile(tmp_path / "x.gkp", dtype=np.uint8))
     t = table.fields["body_exact"]
     assert len(t) == 0 and t.find("政府".encode()) == -1
+
+
+def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypatch):
+    from indexer import store, writer
+
+    monkeypatch.setattr(writer, "MAX_SEGMENTS", 2)
+    summary = writer.index_items(tmp_path / "ix", iter(RECORDS), commit_every=10)
+    ix = store.open_index(tmp_path / "ix")
+    assert len(ix._segments()) <= 2
+    with ix.searcher() as s:
+        ids = sorted(s.stored_fields(d)["id"] for d in s.reader().all_doc_ids())
+    assert ids == sorted(r.id for r in RECORDS) and summary.documents == len(RECORDS)
+    fresh = build(tmp_path / "fresh", RECORDS)
+    assert postings_by_id(store.resolve(tmp_path / "ix"), "body_exact", 5) == \
+        postings_by_id(fresh, "body_exact", 5)

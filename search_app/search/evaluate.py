@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from math import log
 
 import numpy as np
 from whoosh import query as wq
@@ -30,6 +31,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from indexer.codec import CombinedTermsReader
+from indexer.columns import raw_values
 from indexer.postings import CompactCharacters
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
@@ -91,17 +93,11 @@ def _read_table(table, btext: bytes, offset: int, with_values: bool):
     t = table.find(btext)
     if t < 0:
         return None
-    a, b, oa, ob = table.occurrence_range(t)
-    ids = table.docs[a:b].astype(np.int64) + offset
-    poff = table.poff[a:b + 1].astype(np.int64)  # tables store the narrowest type
+    docs, poff, pos, start, end = table.read(t, with_values)
+    ids = docs.astype(np.int64) + offset
     weights = np.diff(poff).astype(np.float64) * table.boost
-    if not with_values:
-        return ids, weights, None
     # Positions and offsets stay in the table's narrow type (cached that way).
-    occ = (poff - oa, table.pos[oa:ob],
-           None if table.start is None else table.start[oa:ob],
-           None if table.end is None else table.end[oa:ob])
-    return ids, weights, occ
+    return ids, weights, ((poff, pos, start, end) if with_values else None)
 
 
 def _read_matcher(m, offset: int, with_values: bool, chars: bool):
@@ -267,9 +263,9 @@ class Evaluator:
             for reader, off in self.leaves:
                 n = reader.doc_count_all()
                 col = _length_column(reader, field)
-                if col is not None:  # one pass over the column's bytes, not a call per doc
-                    codes = np.fromiter(col, dtype=np.uint8, count=n)
-                    lengths[off:off + n] = _LENGTH_OF_BYTE[codes]
+                codes = raw_values(col, n) if col is not None else None
+                if codes is not None:  # the column's bytes at once, not a call per doc
+                    lengths[off:off + n] = _LENGTH_OF_BYTE[np.array(codes, dtype=np.uint8)]
                 else:
                     dfl = reader.doc_field_length
                     for d in range(n):
@@ -282,7 +278,10 @@ class Evaluator:
         lengths = self.field_lengths(field)
         if lengths is None:
             return p.weights
-        idf = self.s.idf(field, text)
+        # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in both, as
+        # Whoosh counts them): df is the number of postings, already in hand, instead
+        # of a second term lookup in every segment.
+        idf = log(self.n / (len(p.ids) + 1)) + 1
         avgfl = self.s.avg_field_length(field) or 1
         tf = p.weights
         fl = lengths[p.ids]

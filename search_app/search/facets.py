@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexer.columns import column_values
 from indexer.schema import classification_levels
 from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
@@ -37,12 +38,7 @@ def _leaf_values(reader, name: str, default):
     document-number order (a segment without the column gives *default*s)."""
     out = []
     for leaf, _offset in reader.leaf_readers():
-        n = leaf.doc_count_all()
-        if leaf.has_column(name):
-            vals = list(leaf.column_reader(name))
-            out.extend(vals[:n] + [default] * (n - len(vals)))
-        else:
-            out.extend([default] * n)
+        out.extend(column_values(leaf, name, default))
     return out
 
 

@@ -1,0 +1,237 @@
+"""Writing the postings tables of `indexer.sidecar` (whose docstring describes the
+file): one segment's occurrences collected per field, document by document, plus the
+tables of segments merged in, sorted once with numpy and written as flat arrays."""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+
+import numpy as np
+
+from indexer.sidecar import ALIGN, MAGIC, FieldTable
+
+
+class FieldBuilder:
+    """Occurrences of one field of one segment, in the order documents arrive."""
+
+    def __init__(self, grams: bool, chars: bool, boost: float):
+        self.grams = grams
+        self.chars = chars
+        self.boost = boost
+        self.vocab: dict[str, int] = {}  # word fields: term → provisional id
+        # Per occurrence, a chunk per document: the term's key (grams) or provisional
+        # id (words), the document, the position, and for chars fields the offsets.
+        self.key_chunks: list[np.ndarray] = []
+        self.doc_chunks: list[np.ndarray] = []
+        self.pos_chunks: list[np.ndarray] = []
+        self.span_chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.sorted = True  # occurrences ordered by (document, position) within each term
+        self.runs: list[dict] = []  # segments merged in, each already sorted (add_table)
+
+    def add_grams(self, docnum: int, keys: np.ndarray) -> None:
+        self.key_chunks.append(keys)
+        self.doc_chunks.append(np.full(len(keys), docnum, dtype=np.uint32))
+        self.pos_chunks.append(np.arange(len(keys), dtype=np.uint32))
+
+    def add_words(self, docnum: int, words: list[str], pos, start, end) -> None:
+        """One document's word occurrences, in position order."""
+        vocab = self.vocab
+        for w in set(words).difference(vocab):
+            vocab[w] = len(vocab)
+        self.key_chunks.append(np.fromiter(map(vocab.__getitem__, words), dtype=np.int64,
+                                           count=len(words)))
+        self.doc_chunks.append(np.full(len(words), docnum, dtype=np.uint32))
+        self.pos_chunks.append(np.asarray(pos, dtype=np.uint32))
+        self.span_chunks.append((np.asarray(start, dtype=np.uint32),
+                                 np.asarray(end, dtype=np.uint32)))
+
+    def add_table(self, table: FieldTable, docmap: np.ndarray) -> None:
+        """Every posting of *table* (a segment being merged in), documents renumbered by
+        *docmap* (old → new, -1 for a deleted document, whose postings are dropped).
+        Kept as a sorted run: runs are merged posting by posting at the end, never
+        expanded into single occurrences."""
+        if len(table.docs) == 0:
+            return
+        docs = docmap[table.docs[:].astype(np.int64)]
+        poff = table.poff[:].astype(np.int64)
+        per_term = np.diff(table.tpost[:].astype(np.int64))
+        run = {"terms": table.keys if self.grams else table.term_list(),
+               "post_term": np.repeat(np.arange(len(per_term)), per_term),
+               "docs": docs, "poff": poff, "pos": table.pos[:]}
+        if self.chars:
+            run["start"], run["end"] = table.start[:], table.end[:]
+        live = docs >= 0
+        if not live.all():  # drop deleted documents' postings and their occurrences
+            freq = np.diff(poff)
+            keep_occ = np.repeat(live, freq)
+            for key in ("pos", "start", "end"):
+                if key in run:
+                    run[key] = run[key][keep_occ]
+            run["post_term"], run["docs"] = run["post_term"][live], docs[live]
+            run["poff"] = np.concatenate([[0], np.cumsum(freq[live])])
+        self.runs.append(run)
+
+    def _own_run(self):
+        """The occurrences added document by document, as a run like `add_table`'s."""
+        terms, docs, pos, start, end = self._columns()
+        if self.grams:
+            ranks = terms  # keys sort like their terms: one sort serves both
+        else:
+            used = np.zeros(len(self.vocab), dtype=bool)
+            used[terms] = True
+            # Code point order = UTF-8 byte order.
+            ordered = sorted(w for w, t in self.vocab.items() if used[t])
+            rank_of = np.zeros(len(self.vocab), dtype=np.int64)
+            rank_of[[self.vocab[w] for w in ordered]] = np.arange(len(ordered))
+            ranks = rank_of[terms] if len(terms) else terms
+        # Documents arrive in ascending order with positions ascending, so a stable sort
+        # by term keeps (document, position) order; anything else needs a full sort.
+        order = np.argsort(ranks, kind="stable") if self.sorted else np.lexsort((pos, docs, ranks))
+        ranks, docs, pos = ranks[order], docs[order], pos[order]
+        n = len(ranks)
+        if self.grams:  # sorted keys → the term table and dense ranks
+            new_term = np.ones(n, dtype=bool)
+            new_term[1:] = ranks[1:] != ranks[:-1]
+            term_list = ranks[new_term]
+            ranks = np.cumsum(new_term) - 1
+        else:
+            term_list = ordered
+        first = np.ones(n, dtype=bool)
+        if n:
+            first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
+        heads = np.flatnonzero(first)
+        run = {"terms": term_list, "post_term": ranks[heads],
+               "docs": docs[heads].astype(np.int64),
+               "poff": np.append(heads, n).astype(np.int64), "pos": pos}
+        if self.chars:
+            run["start"], run["end"] = start[order], end[order]
+        return run
+
+    def _columns(self):
+        def cat(chunks, dtype):
+            parts = [np.asarray(c, dtype=dtype) for c in chunks]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        terms = cat(self.key_chunks, np.int64)
+        docs = cat(self.doc_chunks, np.uint32)
+        pos = cat(self.pos_chunks, np.uint32)
+        if self.chars:
+            start = cat([s for s, _ in self.span_chunks], np.uint32)
+            end = cat([e for _, e in self.span_chunks], np.uint32)
+        else:
+            start = end = None
+        return terms, docs, pos, start, end
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        runs = [r for r in [self._own_run(), *self.runs] if len(r["docs"])]
+        if not runs:
+            runs = [self._own_run()]
+        out: dict[str, np.ndarray] = {}
+        # The union of the terms that still have postings (a merged-in segment's term
+        # table includes the terms of its deleted documents), and each run's term
+        # numbers in it.
+        used = [np.unique(r["post_term"]) for r in runs]
+        if self.grams:
+            live = [np.asarray(r["terms"])[u] for r, u in zip(runs, used, strict=True)]
+            keys = np.unique(np.concatenate(live))
+            maps = []
+            for r, u, lv in zip(runs, used, live, strict=True):
+                m = np.zeros(len(r["terms"]), dtype=np.int64)
+                m[u] = np.searchsorted(keys, lv)
+                maps.append(m)
+            out["keys"] = keys
+            nterms = len(keys)
+        else:
+            live = [[r["terms"][i] for i in u.tolist()] for r, u in zip(runs, used, strict=True)]
+            ordered = sorted(set().union(*live))  # code point order = UTF-8 byte order
+            index = {w: i for i, w in enumerate(ordered)}
+            maps = []
+            for r, u, lv in zip(runs, used, live, strict=True):
+                m = np.zeros(len(r["terms"]), dtype=np.int64)
+                m[u] = [index[w] for w in lv]
+                maps.append(m)
+            encoded = [w.encode("utf-8", "surrogatepass") for w in ordered]
+            out["blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+            out["toff"] = np.concatenate(
+                [[0], np.cumsum([len(b) for b in encoded], dtype=np.int64)]).astype(np.int64)
+            # A lookup table by CRC-32: one search instead of ~20 string comparisons.
+            crc = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
+            out["crc_order"] = np.argsort(crc, kind="stable").astype(np.uint32)
+            out["crc"] = crc[out["crc_order"]]
+            nterms = len(ordered)
+        if len(runs) == 1:
+            run, m = runs[0], maps[0]
+            post_term = m[run["post_term"]] if len(run["post_term"]) else run["post_term"]
+            out["tpost"] = np.searchsorted(post_term, np.arange(nterms + 1)).astype(np.int64)
+            out["docs"], out["poff"], out["pos"] = run["docs"], run["poff"], run["pos"]
+            if self.chars:
+                out["start"], out["end"] = run["start"], run["end"]
+            return out
+        # Several runs: order their postings by (term, document), then gather each
+        # posting's occurrences in that order.
+        post_term = np.concatenate([m[r["post_term"]] for r, m in zip(runs, maps, strict=True)])
+        docs = np.concatenate([r["docs"] for r in runs])
+        freq = np.concatenate([np.diff(r["poff"]) for r in runs])
+        bases = np.cumsum([0] + [int(r["poff"][-1]) for r in runs])
+        first_occ = np.concatenate([r["poff"][:-1] + b for r, b in zip(runs, bases, strict=False)])
+        span = int(docs.max()) + 1 if len(docs) else 1
+        if nterms * span < (1 << 62):
+            order = np.argsort(post_term * span + docs)
+        else:  # pragma: no cover - beyond any index this machine can build
+            order = np.lexsort((docs, post_term))
+        post_term, docs, freq, first_occ = (post_term[order], docs[order], freq[order],
+                                            first_occ[order])
+        poff = np.concatenate([[0], np.cumsum(freq)])
+        at = np.repeat(first_occ - poff[:-1], freq) + np.arange(int(poff[-1]))
+        out["tpost"] = np.searchsorted(post_term, np.arange(nterms + 1)).astype(np.int64)
+        out["docs"], out["poff"] = docs, poff
+        out["pos"] = np.concatenate([r["pos"] for r in runs])[at]
+        if self.chars:
+            out["start"] = np.concatenate([r["start"] for r in runs])[at]
+            out["end"] = np.concatenate([r["end"] for r in runs])[at]
+        return out
+
+
+def _narrow(arr: np.ndarray) -> np.ndarray:
+    """*arr* (non-negative integers) in the smallest unsigned type that holds it: most
+    segments' document numbers and positions fit 16 bits, which halves the file. The
+    type is recorded per array, and readers widen what they slice."""
+    if arr.dtype.kind not in "iu":
+        return arr
+    top = int(arr.max()) if arr.size else 0
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if top <= np.iinfo(dt).max:
+            return arr.astype(dt, copy=False)
+    return arr
+
+
+def write(path: str, fields: dict[str, FieldBuilder]) -> None:
+    """Write the tables of *fields* to *path* (through a temporary name, so that a reader
+    never maps a half-written file)."""
+    header: dict = {"fields": {}}
+    blobs: list[tuple[int, np.ndarray]] = []
+    offset = 0
+    for name, fb in fields.items():
+        entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
+        for key, arr in fb.arrays().items():
+            arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
+            entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
+            blobs.append((offset, arr))
+            offset += -(-arr.nbytes // ALIGN) * ALIGN
+        header["fields"][name] = entry
+    head = json.dumps(header).encode()
+    base = -(-(len(MAGIC) + 8 + len(head)) // ALIGN) * ALIGN
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
+        for off, arr in blobs:
+            f.seek(base + off)
+            f.write(arr.tobytes())
+        f.truncate(base + offset)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
