@@ -395,7 +395,9 @@ class Evaluator:
         r = self._empty()
         if not words:
             return r
-        ps = [self.postings(field, w, with_values=True) for w in words]
+        # One term (the exact alternative of a two-character word, say): every
+        # document containing it matches, and its positions are never needed.
+        ps = [self.postings(field, w, with_values=len(words) > 1) for w in words]
         cand = np.ones(self.n, dtype=bool) if within is None else within.copy()
         for p in ps:
             m = np.zeros(self.n, dtype=bool)
@@ -405,7 +407,9 @@ class Evaluator:
         if implied is not None:
             r.mask |= cand & implied
             cand &= ~implied
-        if cand.any():
+        if len(ps) == 1:
+            r.mask |= cand
+        elif cand.any():
             r.mask[_phrase_docs(ps, cand, slop)] = True
         hit = np.flatnonzero(r.mask)
         for w, p in zip(words, ps, strict=True):
