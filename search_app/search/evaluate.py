@@ -273,18 +273,19 @@ class Evaluator:
             self.cache.lengths[field] = lengths
         return lengths
 
-    def term_scores(self, field: str, text, p: Postings) -> np.ndarray:
-        """BM25F of each posting in *p* (Whoosh's formula and statistics)."""
+    def term_scores(self, field: str, text, p: Postings, sel=None) -> np.ndarray:
+        """BM25F of each posting in *p*, or of those selected by *sel* (Whoosh's
+        formula and statistics)."""
         lengths = self.field_lengths(field)
         if lengths is None:
-            return p.weights
+            return p.weights if sel is None else p.weights[sel]
         # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in both, as
         # Whoosh counts them): df is the number of postings, already in hand, instead
         # of a second term lookup in every segment.
         idf = log(self.n / (len(p.ids) + 1)) + 1
         avgfl = self.s.avg_field_length(field) or 1
-        tf = p.weights
-        fl = lengths[p.ids]
+        tf = p.weights if sel is None else p.weights[sel]
+        fl = lengths[p.ids if sel is None else p.ids[sel]]
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
 
     # --- evaluation ---------------------------------------------------------------
@@ -395,9 +396,9 @@ class Evaluator:
         r = self._empty()
         if not words:
             return r
-        # One term (the exact alternative of a two-character word, say): every
-        # document containing it matches, and its positions are never needed.
-        ps = [self.postings(field, w, with_values=len(words) > 1) for w in words]
+        # Positions are read only once some document could match: one term (the
+        # exact alternative of a two-character word, say) never needs them.
+        ps = [self.postings(field, w) for w in words]
         cand = np.ones(self.n, dtype=bool) if within is None else within.copy()
         for p in ps:
             m = np.zeros(self.n, dtype=bool)
@@ -410,12 +411,13 @@ class Evaluator:
         if len(ps) == 1:
             r.mask |= cand
         elif cand.any():
+            ps = [self.postings(field, w, with_values=True) for w in words]
             r.mask[_phrase_docs(ps, cand, slop)] = True
-        hit = np.flatnonzero(r.mask)
+        # Scores only where the phrase matched (often a handful of a term's postings).
         for w, p in zip(words, ps, strict=True):
-            sc = np.zeros(self.n, dtype=np.float64)
-            sc[p.ids] = self.term_scores(field, w, p)
-            r.score[hit] += sc[hit]
+            sel = r.mask[p.ids]
+            if sel.any():
+                r.score[p.ids[sel]] += self.term_scores(field, w, p, sel)
         return r
 
 
