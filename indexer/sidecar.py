@@ -81,6 +81,10 @@ class _Blob:
         return self.blob[self.toff[i]:self.toff[i + 1]].tobytes()
 
 
+class DamagedIndex(RuntimeError):
+    """A tables file that cannot be read as one (truncated, overwritten)."""
+
+
 class FileArray:
     """A read-only array in the tables file, read slice by slice with ``os.pread``
     (thread-safe, no shared file position). Mapping the file instead made every page a
@@ -211,22 +215,37 @@ class FieldTable:
 class SegmentTables:
     """Every field table of one segment's file."""
 
-    def __init__(self, source, close=None):
+    def __init__(self, source, close=None, name: str = "postings tables"):
         """*source*: an open file descriptor of the tables file, or its bytes."""
-        head = (os.pread(source, 4096, 0) if isinstance(source, int)
-                else bytes(source[:4096]))
+        self._close = None  # set once the file is known good: the caller closes it else
+        try:
+            self.fields = self._read(source)
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            raise DamagedIndex(f"damaged index file {name} ({exc}); rebuild the index "
+                               "with: gongkai index --rebuild PATH...") from None
+        self._close = close
+
+    @staticmethod
+    def _read(source) -> dict:
+        is_fd = isinstance(source, int)
+        size = os.fstat(source).st_size if is_fd else len(source)
+        head = os.pread(source, 4096, 0) if is_fd else bytes(source[:4096])
         if head[:len(MAGIC)] != MAGIC:
             raise ValueError("not a Gongkai postings file")
         start = len(MAGIC) + 8
         hlen = int.from_bytes(head[len(MAGIC):start], "little")
+        if start + hlen > size:
+            raise ValueError("truncated header")
         if start + hlen > len(head):
-            head = (os.pread(source, start + hlen, 0) if isinstance(source, int)
-                    else bytes(source[:start + hlen]))
+            head = os.pread(source, start + hlen, 0) if is_fd else bytes(source[:start + hlen])
         header = json.loads(head[start:start + hlen])
         base = -(-(start + hlen) // ALIGN) * ALIGN
-        self.fields = {name: FieldTable(entry, source, base)
-                       for name, entry in header["fields"].items()}
-        self._close = close
+        for entry in header["fields"].values():
+            for dtype, off, count in entry["arrays"].values():
+                if base + off + count * np.dtype(dtype).itemsize > size:
+                    raise ValueError("truncated arrays")
+        return {name: FieldTable(entry, source, base)
+                for name, entry in header["fields"].items()}
 
     @classmethod
     def open(cls, storage, filename: str) -> SegmentTables:
@@ -236,7 +255,7 @@ class SegmentTables:
             # merged its segment away deletes it.
             fd = os.open(os.path.join(folder, filename), os.O_RDONLY)
             try:
-                return cls(fd, close=lambda: os.close(fd))
+                return cls(fd, close=lambda: os.close(fd), name=filename)
             except BaseException:
                 os.close(fd)
                 raise
@@ -252,7 +271,8 @@ class SegmentTables:
             self._close = None
 
     def __del__(self):
-        self.close()
+        if getattr(self, "_close", None) is not None:
+            self.close()
 
 
 def folder_of(storage) -> str | None:

@@ -207,3 +207,25 @@ def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypa
     fresh = build(tmp_path / "fresh", RECORDS)
     assert postings_by_id(store.resolve(tmp_path / "ix"), "body_exact", 5) == \
         postings_by_id(fresh, "body_exact", 5)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_a_damaged_tables_file_is_a_one_line_error_and_changes_nothing(tmp_path, capsys,
+                                                                       damage):
+    from indexer import store, writer
+    from search_app.cli import main
+
+    index = tmp_path / "ix"
+    writer.index_items(index, iter(RECORDS[:40]), rebuild=True)
+    path = store.resolve(index)
+    gkp = next(path.glob("*" + sidecar.EXT))
+    data = gkp.read_bytes()
+    gkp.write_bytes(data[:100] if damage == "truncated" else b"garbage" * 10)
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+    assert main(["search", "政府", "--index", str(index)]) == 2
+    assert main(["index", "--index", str(index), "--procs", "1",
+                 str(Path(__file__).parent / "fixtures" / "records")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("damaged index file" in line and "--rebuild" in line
+                                 for line in err)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before

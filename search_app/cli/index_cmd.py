@@ -77,6 +77,7 @@ def print_summary(summary, index_dir, stream=sys.stderr) -> None:
 
 def run(args) -> int:
     from indexer import store
+    from indexer.sidecar import DamagedIndex
     from indexer.writer import IndexBusy, index_paths
 
     index_dir = args.index or store.default_index_dir()
@@ -87,7 +88,7 @@ def run(args) -> int:
                               wait=args.wait, progress=progress)
     except FileNotFoundError as exc:
         raise CliError(str(exc).strip("'\"")) from None
-    except (ValueError, IndexBusy, store.IndexIncompatible) as exc:
+    except (ValueError, IndexBusy, store.IndexIncompatible, DamagedIndex) as exc:
         raise CliError(str(exc)) from None
     finally:
         progress.done()

@@ -35,6 +35,7 @@ from whoosh.searching import Searcher
 
 from indexer import store
 from indexer.schema import stored_to_dict
+from indexer.sidecar import DamagedIndex
 from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
 from search_app.search import snippets as sn
@@ -185,8 +186,8 @@ class WhooshBackend:
                 new = _Generation(gen.real, gen.ix)
             else:
                 return
-        except (OSError, IndexMissing):
-            return  # an index being swapped: keep serving the old one
+        except (OSError, IndexMissing, DamagedIndex):
+            return  # an index being swapped, or a damaged one: keep serving the old one
         self._gen = new
         gen.retired = True
         if gen.refs == 0:
