@@ -77,22 +77,16 @@ def bigrams(text: str) -> list[tuple[str, int, int]]:
 
 def word_postings(text: str) -> dict[str, list[tuple[int, int, int]]]:
     """word → [(position, start, end)] in index mode: what Whoosh's Characters format
-    stores, computed without building a Token per word (the writer's hot path)."""
+    stores (for a segment written by plain Whoosh), grouped from `word_occurrences`."""
+    words, pos, starts, ends = word_occurrences(text)
     out: dict[str, list[tuple[int, int, int]]] = {}
-    pos = 0
-    subwords = segment.subwords
-    for word, start, end in segment.tokenize(normalize(text)):
-        if not is_word(word):
-            continue
-        entry = (pos, start, end)
-        lst = out.get(word)
+    for w, entry in zip(words, zip(pos.tolist(), starts.tolist(), ends.tolist(),
+                                   strict=True), strict=True):
+        lst = out.get(w)
         if lst is None:
-            out[word] = [entry]
+            out[w] = [entry]
         else:
             lst.append(entry)
-        for sub, s, e in subwords(word):
-            out.setdefault(sub, []).append((pos, start + s, start + e))
-        pos += 1
     return out
 
 

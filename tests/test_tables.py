@@ -229,3 +229,15 @@ def test_a_damaged_tables_file_is_a_one_line_error_and_changes_nothing(tmp_path,
     assert len(err) == 2 and all("damaged index file" in line and "--rebuild" in line
                                  for line in err)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+
+
+def test_array_word_analysis_equals_the_tokenizers_index_mode_on_real_text():
+    from indexer.analysis import word_postings, words
+
+    texts = [t for r in RECORDS for t in (r.title, r.body)]
+    texts += ["", "  ", "〇一二 ＡＢＣ１２３ 人民政府 住房公积金管理中心\t民政局 𠀀𪚥 e.g. 3.14%"]
+    for text in texts:
+        expected: dict = {}
+        for w, p, s, e in words(text, "index"):
+            expected.setdefault(w, []).append((p, s, e))
+        assert word_postings(text) == expected, text[:40]
