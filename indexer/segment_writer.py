@@ -23,6 +23,9 @@ class TablesWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
 
     def add_document(self, **fields):
+        # Whoosh's SegmentWriter.add_document with the table fields diverted. Its
+        # handling of term vectors and separate spelling fields is left out: the
+        # schema has neither.
         self._check_state()
         perdocwriter = self.perdocwriter
         schema = self.schema
