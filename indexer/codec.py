@@ -31,8 +31,8 @@ class GongkaiCodec(W3Codec):
         w3 = super().terms_reader(storage, segment)
         if not isinstance(segment, TablesSegment):  # written by a plain Whoosh writer
             return CombinedTermsReader(w3, None)
-        # Mapped now, while the reader is being opened: a writer that merges this
-        # segment away later deletes the file, and the mapping outlives that. A file
+        # Opened now, while the reader is being opened: a writer that merges this
+        # segment away later deletes the file, and the open file outlives that. A file
         # already gone fails the open (as Whoosh's own files do), rather than reading
         # as a segment without text.
         tables = sidecar.SegmentTables.open(storage, segment.make_filename(sidecar.EXT))
@@ -44,7 +44,7 @@ class GongkaiCodec(W3Codec):
 
 class TablesSegment(W3Segment):
     """A segment whose tables file stays outside its compound file: Whoosh's compound
-    file is read through copies, the tables are mapped where they lie. (Whoosh's
+    file is read through copies, the tables are read where they lie. (Whoosh's
     clean-up still deletes the file with its segment: it matches the segment's name.)"""
 
     def list_files(self, storage):
@@ -94,15 +94,12 @@ class TablesFieldWriter:
             text = btext.decode("utf-8", "surrogatepass")
             if b.chars:
                 triples = fmt.decode_characters(value)
-                pos = [p for p, _, _ in triples]
-                b.add_words(docnum, [text] * len(triples), pos,
+                b.add_words(docnum, [text] * len(triples), [p for p, _, _ in triples],
                             [s for _, s, _ in triples], [e for _, _, e in triples])
             else:
-                pos = np.asarray(fmt.decode_positions(value), dtype=np.uint32)
-                b.key_chunks.append(np.full(len(pos), sidecar.gram_key(text), dtype=np.int64))
-                b.doc_chunks.append(np.full(len(pos), docnum, dtype=np.uint32))
-                b.pos_chunks.append(pos)
-            b.sorted = False
+                b.add_gram_positions(docnum, sidecar.gram_key(text),
+                                     fmt.decode_positions(value))
+            b.sorted = False  # postings arrive term by term, not document by document
 
     def close(self):
         if self.is_closed:
@@ -171,8 +168,7 @@ class CombinedTermsReader:
             return self.w3.frequency(fieldname, btext)
         # KeyError, as Whoosh's own reader raises here (its callers count it as 0).
         table, t = self._find(fieldname, btext, KeyError)
-        a, b, oa, ob = table.occurrence_range(t)
-        return (ob - oa) * table.boost
+        return float(table.postings(t)[1].sum()) * table.boost
 
     def doc_frequency(self, fieldname, btext):
         if fieldname not in self.tables:
@@ -184,21 +180,17 @@ class CombinedTermsReader:
         if fieldname not in self.tables:
             return self.w3.matcher(fieldname, btext, format_, scorer=scorer)
         table, t = self._find(fieldname, btext)
-        docs, freq = table.postings(t)
-        a, b, oa, _ = table.occurrence_range(t)
-        poff = table.poff[a:b + 1] - oa
-        pos = table.pos[oa:int(table.poff[b])]
+        docs, poff, pos, starts, ends = table.read(t, with_values=True)
         values = []
-        for i in range(len(docs)):
-            lo, hi = int(poff[i]), int(poff[i + 1])
+        for lo, hi in zip(poff[:-1].tolist(), poff[1:].tolist(), strict=True):
             if table.chars:
-                starts = table.start[oa + lo:oa + hi]
-                ends = table.end[oa + lo:oa + hi]
-                values.append(format_.encode(list(zip(pos[lo:hi].tolist(), starts.tolist(),
-                                                      ends.tolist(), strict=True))))
+                values.append(format_.encode(list(zip(pos[lo:hi].tolist(),
+                                                      starts[lo:hi].tolist(),
+                                                      ends[lo:hi].tolist(), strict=True))))
             else:
                 values.append(format_.encode(pos[lo:hi].tolist()))
-        return ListMatcher(docs.tolist(), (freq * table.boost).tolist(), values, format_,
+        weights = (np.diff(poff) * table.boost).tolist()
+        return ListMatcher(docs.tolist(), weights, values, format_,
                            scorer=scorer, term=(fieldname, btext),
                            terminfo=_terminfo(table, t))
 
@@ -234,6 +226,13 @@ class CombinedTermsReader:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def tables_of(reader) -> dict:
+    """The tables of a segment reader's table fields, by field name (``{}`` for a
+    segment that keeps every field in Whoosh's own files)."""
+    terms = getattr(reader, "_terms", None)
+    return terms.tables if isinstance(terms, CombinedTermsReader) else {}
 
 
 def _terminfo(table: sidecar.FieldTable, t: int) -> TermInfo:

@@ -14,7 +14,7 @@ from whoosh import multiproc
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from indexer.codec import CombinedTermsReader, GongkaiCodec, is_table_field
+from indexer.codec import GongkaiCodec, is_table_field, tables_of
 
 
 class TablesWriter(SegmentWriter):
@@ -80,8 +80,7 @@ class TablesWriter(SegmentWriter):
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A segment being merged in: its tables are renumbered as arrays, its other
         postings go through Whoosh's pool as usual."""
-        terms = getattr(reader, "_terms", None)
-        tables = terms.tables if isinstance(terms, CombinedTermsReader) else {}
+        tables = tables_of(reader)
         if not tables:
             return super().add_postings_to_pool(reader, startdoc, docmap)
         n = reader.doc_count_all()
@@ -96,7 +95,7 @@ class TablesWriter(SegmentWriter):
                 self.fieldwriter.builder(fieldname, self.schema[fieldname]).add_table(
                     table, newnums)
         add_post = self.pool.add
-        for fieldname, btext in terms.w3.terms():
+        for fieldname, btext in reader._terms.w3.terms():
             if fieldname not in self.schema:
                 continue
             m = reader.postings(fieldname, btext)

@@ -192,11 +192,6 @@ class FieldTable:
         a, b = int(self.tpost[t]), int(self.tpost[t + 1])
         return self.docs[a:b], np.diff(self.poff[a:b + 1])
 
-    def occurrence_range(self, t: int) -> tuple[int, int, int, int]:
-        """(first posting, end posting, first occurrence, end occurrence) of term *t*."""
-        a, b = int(self.tpost[t]), int(self.tpost[t + 1])
-        return a, b, int(self.poff[a]), int(self.poff[b])
-
     def read(self, t: int, with_values: bool):
         """(docs, poff, pos, start, end) of term *t*: each one read, the last three only
         *with_values* (else None); poff as int64 relative to the term's first

@@ -35,6 +35,14 @@ class FieldBuilder:
         self.doc_chunks.append(np.full(len(keys), docnum, dtype=np.uint32))
         self.pos_chunks.append(np.arange(len(keys), dtype=np.uint32))
 
+    def add_gram_positions(self, docnum: int, key: int, positions) -> None:
+        """The positions of one gram in one document (postings of a merged segment that
+        plain Whoosh wrote)."""
+        pos = np.asarray(positions, dtype=np.uint32)
+        self.key_chunks.append(np.full(len(pos), key, dtype=np.int64))
+        self.doc_chunks.append(np.full(len(pos), docnum, dtype=np.uint32))
+        self.pos_chunks.append(pos)
+
     def add_words(self, docnum: int, words: list[str], pos, start, end) -> None:
         """One document's word occurrences, in position order."""
         vocab = self.vocab
@@ -102,7 +110,8 @@ class FieldBuilder:
         if n:
             first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
         heads = np.flatnonzero(first)
-        run = {"terms": term_list, "post_term": ranks[heads],
+        # "dense": the terms are sorted, and every one of them has postings here.
+        run = {"terms": term_list, "dense": True, "post_term": ranks[heads],
                "docs": docs[heads].astype(np.int64),
                "poff": np.append(heads, n).astype(np.int64), "pos": pos}
         if self.chars:
@@ -125,33 +134,39 @@ class FieldBuilder:
         return terms, docs, pos, start, end
 
     def arrays(self) -> dict[str, np.ndarray]:
-        runs = [r for r in [self._own_run(), *self.runs] if len(r["docs"])]
-        if not runs:
-            runs = [self._own_run()]
+        own = self._own_run()
+        runs = [r for r in [own, *self.runs] if len(r["docs"])] or [own]
         out: dict[str, np.ndarray] = {}
         # The union of the terms that still have postings (a merged-in segment's term
         # table includes the terms of its deleted documents), and each run's term
-        # numbers in it.
-        used = [np.unique(r["post_term"]) for r in runs]
-        if self.grams:
+        # numbers in it; a lone run of this segment's own documents is that already.
+        if len(runs) == 1 and runs[0].get("dense"):  # one segment's own documents
+            terms = runs[0]["terms"]
+            maps = [np.arange(len(terms), dtype=np.int64)]
+        elif self.grams:
+            used = [np.unique(r["post_term"]) for r in runs]
             live = [np.asarray(r["terms"])[u] for r, u in zip(runs, used, strict=True)]
-            keys = np.unique(np.concatenate(live))
+            terms = np.unique(np.concatenate(live))
             maps = []
             for r, u, lv in zip(runs, used, live, strict=True):
                 m = np.zeros(len(r["terms"]), dtype=np.int64)
-                m[u] = np.searchsorted(keys, lv)
+                m[u] = np.searchsorted(terms, lv)
                 maps.append(m)
-            out["keys"] = keys
-            nterms = len(keys)
         else:
+            used = [np.unique(r["post_term"]) for r in runs]
             live = [[r["terms"][i] for i in u.tolist()] for r, u in zip(runs, used, strict=True)]
-            ordered = sorted(set().union(*live))  # code point order = UTF-8 byte order
-            index = {w: i for i, w in enumerate(ordered)}
+            terms = sorted(set().union(*live))  # code point order = UTF-8 byte order
+            index = {w: i for i, w in enumerate(terms)}
             maps = []
             for r, u, lv in zip(runs, used, live, strict=True):
                 m = np.zeros(len(r["terms"]), dtype=np.int64)
                 m[u] = [index[w] for w in lv]
                 maps.append(m)
+        nterms = len(terms)
+        if self.grams:
+            out["keys"] = np.asarray(terms, dtype=np.int64)
+        else:
+            ordered = terms
             encoded = [w.encode("utf-8", "surrogatepass") for w in ordered]
             out["blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
             out["toff"] = np.concatenate(
@@ -160,7 +175,6 @@ class FieldBuilder:
             crc = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
             out["crc_order"] = np.argsort(crc, kind="stable").astype(np.uint32)
             out["crc"] = crc[out["crc_order"]]
-            nterms = len(ordered)
         if len(runs) == 1:
             run, m = runs[0], maps[0]
             post_term = m[run["post_term"]] if len(run["post_term"]) else run["post_term"]

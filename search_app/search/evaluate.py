@@ -30,7 +30,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, 
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from indexer.codec import CombinedTermsReader
+from indexer.codec import tables_of
 from indexer.columns import raw_values
 from indexer.postings import CompactCharacters
 
@@ -60,21 +60,10 @@ class Postings:
     def has_values(self) -> bool:
         return self.poff is not None
 
-    def occurrence_docs(self) -> np.ndarray:
-        """The global document number of each occurrence."""
-        return np.repeat(self.ids, np.diff(self.poff))
-
 
 _I64 = np.zeros(0, dtype=np.int64)
 _EMPTY = Postings(_I64, np.zeros(0, dtype=np.float64), np.zeros(1, dtype=np.int64), _I64,
                   _I64, _I64)
-
-
-def _tables(reader) -> dict:
-    """The numpy tables of a segment reader's table fields (``{}`` for a segment that
-    keeps every field in Whoosh's own files)."""
-    terms = getattr(reader, "_terms", None)
-    return terms.tables if isinstance(terms, CombinedTermsReader) else {}
 
 
 # Whoosh stores a field length as one byte (``length_to_byte``); 0 means none.
@@ -230,7 +219,7 @@ class Evaluator:
         chars = isinstance(self.schema[field].format, CompactCharacters)
         parts = []
         for reader, off in self.leaves:
-            tables = _tables(reader)
+            tables = tables_of(reader)
             if field in tables:
                 part = _read_table(tables[field], btext, off, with_values)
                 if part is not None:
