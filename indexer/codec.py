@@ -180,7 +180,7 @@ class CombinedTermsReader:
         if fieldname not in self.tables:
             return self.w3.matcher(fieldname, btext, format_, scorer=scorer)
         table, t = self._find(fieldname, btext)
-        docs, poff, pos, starts, ends = table.read(t, with_values=True)
+        docs, poff, pos, starts, ends, _ = table.read(t, with_values=True)
         values = []
         for lo, hi in zip(poff[:-1].tolist(), poff[1:].tolist(), strict=True):
             if table.chars:

@@ -11,12 +11,14 @@ bytes, fixed-width numbers); any other falls back to Whoosh's own iteration.
 from __future__ import annotations
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PerDocReader, _lenfield
 from whoosh.columns import (
     EmptyColumnReader,
     NumericColumn,
     TranslatingColumnReader,
     VarBytesColumn,
 )
+from whoosh.util.numeric import byte_to_length
 
 # struct type codes (standard sizes, as Whoosh's "!" formats use) → numpy types.
 _NUMPY = {"b": ">i1", "B": ">u1", "h": ">i2", "H": ">u2", "i": ">i4", "I": ">u4",
@@ -41,6 +43,26 @@ def raw_values(col, n: int) -> list | None:
     if isinstance(col, EmptyColumnReader):
         return [col._default] * n
     return None
+
+
+# Whoosh stores a field length as one byte (``length_to_byte``); 0 means none.
+LENGTH_OF_BYTE = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.int64)
+
+
+def length_codes(leaf, field: str) -> np.ndarray | None:
+    """The one-byte length code of *field* for every document of one segment reader
+    (zeros for a field without lengths), or None for a reader that is not Whoosh's W3
+    segment reader. Whoosh's own ``doc_field_length`` asks the file system whether the
+    column exists on every call."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    if not isinstance(perdoc, W3PerDocReader):
+        return None
+    n = leaf.doc_count_all()
+    col = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    codes = raw_values(col, n) if col is not None else None
+    if codes is None:
+        return np.zeros(n, dtype=np.uint8)
+    return np.array(codes, dtype=np.uint8)
 
 
 def column_values(leaf, name: str, default) -> list:

@@ -22,7 +22,8 @@ than ``keys`` are stored in the narrowest unsigned type that holds their values)
   ``start`` and ``end`` (uint32).
 
 The file is ``<segment id>.gkp`` beside Whoosh's own segment files, so that Whoosh's
-clean-up deletes it with its segment. Its header is JSON; arrays are 64-byte aligned.
+clean-up deletes it with its segment. Its header is JSON, padded with spaces to a fixed
+room so that each field can be written as soon as it is built; arrays are 64-byte aligned.
 """
 
 from __future__ import annotations
@@ -156,9 +157,11 @@ class FieldTable:
             i = int(np.searchsorted(self.keys, key))
             return i if i < len(self.keys) and self.keys[i] == key else -1
         if self._crc is not None:
-            c = zlib.crc32(btext)
-            lo = int(np.searchsorted(self._crc, c, "left"))
-            hi = int(np.searchsorted(self._crc, c, "right"))
+            # The probe in the array's own type: a Python int makes numpy cast the
+            # whole array first (220 µs instead of 3 µs for 400,000 terms).
+            c = self._crc.dtype.type(zlib.crc32(btext))
+            lo = int(self._crc.searchsorted(c, "left"))
+            hi = int(self._crc.searchsorted(c, "right"))
             for k in range(lo, hi):
                 t = int(self._crc_order[k])
                 if self._blob[t] == btext:
@@ -193,18 +196,19 @@ class FieldTable:
         return self.docs[a:b], np.diff(self.poff[a:b + 1])
 
     def read(self, t: int, with_values: bool):
-        """(docs, poff, pos, start, end) of term *t*: each one read, the last three only
-        *with_values* (else None); poff as int64 relative to the term's first
-        occurrence."""
+        """(docs, poff, pos, start, end, (first, end)) of term *t*: each one read, pos,
+        start and end only *with_values* (else None); poff as int64 relative to the
+        term's first occurrence; (first, end) the term's range of occurrences, to read
+        them later."""
         a, b = int(self.tpost[t]), int(self.tpost[t + 1])
         poff = self.poff[a:b + 1].astype(np.int64)
         oa, ob = int(poff[0]), int(poff[-1])
         docs = self.docs[a:b]
         if not with_values:
-            return docs, poff - oa, None, None, None
+            return docs, poff - oa, None, None, None, (oa, ob)
         return (docs, poff - oa, self.pos[oa:ob],
                 None if self.start is None else self.start[oa:ob],
-                None if self.end is None else self.end[oa:ob])
+                None if self.end is None else self.end[oa:ob], (oa, ob))
 
 
 class SegmentTables:

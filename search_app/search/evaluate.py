@@ -26,16 +26,19 @@ from math import log
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.util.numeric import byte_to_length
 
 from indexer.codec import tables_of
-from indexer.columns import raw_values
+from indexer.columns import LENGTH_OF_BYTE, length_codes
 from indexer.postings import CompactCharacters
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
 TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
+# A phrase reads its candidates' positions one posting at a time when the term has over
+# this many occurrences per candidate; else all of the term's (measured: a read costs
+# about as much as copying this many positions).
+OCCURRENCES_PER_READ = 2500
 
 
 class Postings:
@@ -44,21 +47,30 @@ class Postings:
     ``poff[k]:poff[k+1]`` of ``pos`` (and of ``start``/``end`` for fields that store
     character offsets)."""
 
-    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes")
+    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes", "spans",
+                 "scores")
 
-    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None):
+    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None,
+                 spans=None):
         self.ids = ids
         self.weights = weights
         self.poff = poff
         self.pos = pos
         self.start = start
         self.end = end
+        # Without occurrences: where each segment's occurrences lie in its table,
+        # (table, first, end), so that a phrase adds them without reading the postings
+        # again (None: a segment without tables, read again in full).
+        self.spans = spans
+        # BM25F of each posting, once computed: the statistics it needs (document
+        # count, field lengths) are those of the cache's index generation.
+        self.scores = None
         self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos, start, end)
                           if a is not None)
 
     @property
     def has_values(self) -> bool:
-        return self.poff is not None
+        return self.pos is not None
 
 
 _I64 = np.zeros(0, dtype=np.int64)
@@ -66,27 +78,22 @@ _EMPTY = Postings(_I64, np.zeros(0, dtype=np.float64), np.zeros(1, dtype=np.int6
                   _I64, _I64)
 
 
-# Whoosh stores a field length as one byte (``length_to_byte``); 0 means none.
-_LENGTH_OF_BYTE = np.array([0.0] + [byte_to_length(b) for b in range(1, 256)])
-
-
-def _length_column(reader, field: str):
-    """The per-document length column of *field* in a W3 segment (None: not one)."""
-    perdoc = getattr(reader, "_perdoc", None)
-    if not isinstance(perdoc, W3PerDocReader):
-        return None
-    return perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-
-
 def _read_table(table, btext: bytes, offset: int, with_values: bool):
     t = table.find(btext)
     if t < 0:
         return None
-    docs, poff, pos, start, end = table.read(t, with_values)
+    docs, poff, pos, start, end, span = table.read(t, with_values)
     ids = docs.astype(np.int64) + offset
     weights = np.diff(poff).astype(np.float64) * table.boost
     # Positions and offsets stay in the table's narrow type (cached that way).
-    return ids, weights, ((poff, pos, start, end) if with_values else None)
+    return ids, weights, (poff, pos, start, end), (table,) + span
+
+
+def _values_of(span):
+    """Positions (and offsets) of one segment's occurrences of a term."""
+    table, a, b = span
+    return (table.pos[a:b], None if table.start is None else table.start[a:b],
+            None if table.end is None else table.end[a:b])
 
 
 def _read_matcher(m, offset: int, with_values: bool, chars: bool):
@@ -119,33 +126,66 @@ def _read_matcher(m, offset: int, with_values: bool, chars: bool):
     ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
     w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float64)
     if not with_values:
-        return ids_a, w_a, None
+        return ids_a, w_a, (None, None, None, None), None
     flats = [np.frombuffer(v, dtype=np.uint32, offset=4).astype(np.int64) for v in values]
     step = 3 if chars else 1
     poff = np.zeros(len(flats) + 1, dtype=np.int64)
     poff[1:] = np.cumsum([len(f) // step for f in flats])
     flat = np.concatenate(flats) if flats else _I64
     occ = (poff, flat[0::3], flat[1::3], flat[2::3]) if chars else (poff, flat, None, None)
-    return ids_a, w_a, occ
+    return ids_a, w_a, occ, None
+
+
+def _cat(arrays):
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _join(parts, with_values: bool) -> Postings:
-    ids = np.concatenate([p[0] for p in parts])
-    ws = np.concatenate([p[1] for p in parts])
-    if not with_values:
+    """One term's postings from its parts: (ids, weights, (poff, pos, start, end),
+    span) per segment."""
+    ids = _cat([p[0] for p in parts])
+    ws = _cat([p[1] for p in parts])
+    poffs = [p[2][0] for p in parts]
+    if any(x is None for x in poffs):  # a segment without tables, read without values
         return Postings(ids, ws)
-    poffs, pos, start, end = [], [], [], []
-    base = 0
-    for i, (_, _, (poff, ps, st, en)) in enumerate(parts):
-        poffs.append(poff[(0 if i == 0 else 1):] + base)
+    base, glob = 0, []
+    for i, poff in enumerate(poffs):
+        glob.append(poff[(0 if i == 0 else 1):] + base)
         base += int(poff[-1])
-        pos.append(ps)
-        start.append(st)
-        end.append(en)
-    spans = all(x is not None for x in start)
-    return Postings(ids, ws, np.concatenate(poffs), np.concatenate(pos),
-                    np.concatenate(start) if spans else None,
-                    np.concatenate(end) if spans else None)
+    poff = _cat(glob)
+    if not with_values:
+        return Postings(ids, ws, poff, spans=[p[3] for p in parts])
+    pos, start, end = ([p[2][k] for p in parts] for k in (1, 2, 3))
+    chars = all(x is not None for x in start)
+    return Postings(ids, ws, poff, _cat(pos), _cat(start) if chars else None,
+                    _cat(end) if chars else None)
+
+
+def _restricted(p: Postings, sel: np.ndarray) -> Postings:
+    """Postings *sel* of *p* with their positions, read posting by posting."""
+    sizes = [b - a for _, a, b in p.spans]
+    first = np.concatenate(([0], np.cumsum(sizes)))  # where each segment's part starts
+    starts, ends = p.poff[sel], p.poff[sel + 1]
+    part = np.searchsorted(first, starts, "right") - 1
+    chunks = []
+    for s, e, i in zip(starts.tolist(), ends.tolist(), part.tolist(), strict=True):
+        table, a, _ = p.spans[i]
+        chunks.append(table.pos[a + s - int(first[i]):a + e - int(first[i])])
+    poff = np.concatenate(([0], np.cumsum(ends - starts)))
+    return Postings(p.ids[sel], p.weights[sel], poff, _cat(chunks) if chunks else _I64)
+
+
+def _with_values(p: Postings) -> Postings:
+    """*p* with its occurrences, read from where its spans say they lie."""
+    vals = [_values_of(span) for span in p.spans]
+    pos, start, end = ([v[k] for v in vals] for k in (0, 1, 2))
+    chars = all(x is not None for x in start)
+    out = Postings(p.ids, p.weights, p.poff, _cat(pos), _cat(start) if chars else None,
+                   _cat(end) if chars else None)
+    if p.scores is not None:
+        out.scores = p.scores
+        out.nbytes += p.scores.nbytes
+    return out
 
 
 class TermCache:
@@ -158,24 +198,25 @@ class TermCache:
         self._lock = threading.Lock()
         self.lengths: dict[str, np.ndarray] = {}
 
-    def get(self, key, with_values: bool) -> Postings | None:
+    def get(self, key) -> Postings | None:
         with self._lock:
-            p = self._d.get(key)
-            if p is None or (with_values and not p.has_values):
+            entry = self._d.get(key)
+            if entry is None:
                 return None
             self._d.move_to_end(key)
-            return p
+            return entry[0]
 
     def put(self, key, p: Postings) -> None:
+        """Adds *p*, or counts its size again (it grew: scores were added)."""
         with self._lock:
             old = self._d.pop(key, None)
             if old is not None:
-                self.size -= old.nbytes
-            self._d[key] = p
+                self.size -= old[1]
+            self._d[key] = (p, p.nbytes)  # the size as counted
             self.size += p.nbytes
             while self.size > self.limit and len(self._d) > 1:
-                _, gone = self._d.popitem(last=False)
-                self.size -= gone.nbytes
+                _, (_, gone) = self._d.popitem(last=False)
+                self.size -= gone
 
 
 class Result:
@@ -200,21 +241,23 @@ class Evaluator:
         self.n = live.shape[0]
         self.leaves = [(leaf.reader(), off) for leaf, off in searcher.leaf_searchers()]
         self.schema = searcher.schema
-        # (exact field, text) → documents known to contain text in that field.
+        # (exact field, text) → documents known to contain text in that field (sorted
+        # document numbers).
         self._implied: dict = {}
 
     # --- postings and scores ----------------------------------------------------
 
     def postings(self, field: str, text, with_values: bool = False) -> Postings:
-        if field not in self.schema:
+        key = self._key(field, text)
+        if key is None:
             return _EMPTY
-        try:
-            btext = self.schema[field].to_bytes(text) if isinstance(text, str) else text
-        except ValueError:
-            return _EMPTY
-        key = (field, btext)
-        p = self.cache.get(key, with_values)
-        if p is not None:
+        btext = key[1]
+        p = self.cache.get(key)
+        if p is not None and (p.has_values or not with_values):
+            return p
+        if p is not None and p.spans is not None and None not in p.spans:
+            p = _with_values(p) if p.spans else _EMPTY
+            self.cache.put(key, p)
             return p
         chars = isinstance(self.schema[field].format, CompactCharacters)
         parts = []
@@ -230,6 +273,16 @@ class Evaluator:
         p = _join(parts, with_values) if parts else _EMPTY
         self.cache.put(key, p)
         return p
+
+    def _key(self, field: str, text) -> tuple | None:
+        """The cache key of a term (None: no such term can exist)."""
+        if field not in self.schema:
+            return None
+        try:
+            btext = self.schema[field].to_bytes(text) if isinstance(text, str) else text
+        except ValueError:
+            return None
+        return (field, btext)
 
     def char_spans(self, field: str, text: str, docnum: int) -> set[tuple[int, int]]:
         """(start, end) of each place where *text* is indexed as a word or sub-word in
@@ -251,10 +304,9 @@ class Evaluator:
             lengths = np.zeros(self.n, dtype=np.float64)
             for reader, off in self.leaves:
                 n = reader.doc_count_all()
-                col = _length_column(reader, field)
-                codes = raw_values(col, n) if col is not None else None
+                codes = length_codes(reader, field)
                 if codes is not None:  # the column's bytes at once, not a call per doc
-                    lengths[off:off + n] = _LENGTH_OF_BYTE[np.array(codes, dtype=np.uint8)]
+                    lengths[off:off + n] = LENGTH_OF_BYTE[codes]
                 else:
                     dfl = reader.doc_field_length
                     for d in range(n):
@@ -265,17 +317,22 @@ class Evaluator:
     def term_scores(self, field: str, text, p: Postings, sel=None) -> np.ndarray:
         """BM25F of each posting in *p*, or of those selected by *sel* (Whoosh's
         formula and statistics)."""
-        lengths = self.field_lengths(field)
-        if lengths is None:
-            return p.weights if sel is None else p.weights[sel]
-        # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in both, as
-        # Whoosh counts them): df is the number of postings, already in hand, instead
-        # of a second term lookup in every segment.
-        idf = log(self.n / (len(p.ids) + 1)) + 1
-        avgfl = self.s.avg_field_length(field) or 1
-        tf = p.weights if sel is None else p.weights[sel]
-        fl = lengths[p.ids if sel is None else p.ids[sel]]
-        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+        if p.scores is None:
+            lengths = self.field_lengths(field)
+            if lengths is None:
+                p.scores = p.weights
+            else:
+                # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in
+                # both, as Whoosh counts them): df is the number of postings, already
+                # in hand, instead of a second term lookup in every segment.
+                idf = log(self.n / (len(p.ids) + 1)) + 1
+                avgfl = self.s.avg_field_length(field) or 1
+                tf, fl = p.weights, lengths[p.ids]
+                p.scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+                p.nbytes += p.scores.nbytes
+                if len(p.ids):
+                    self.cache.put(self._key(field, text), p)
+        return p.scores if sel is None else p.scores[sel]
 
     # --- evaluation ---------------------------------------------------------------
 
@@ -305,11 +362,20 @@ class Evaluator:
         elif isinstance(q, wq.AndMaybe):
             r = self._eval(q.a, within)
             opt = self._eval(q.b, r.mask if within is None else (r.mask & within))
-            r.score += np.where(opt.mask & r.mask, opt.score, 0.0)
+            opt.score[~r.mask] = 0.0
+            r.score += opt.score
         elif isinstance(q, wq.And):
             # Cheap children first, so that phrases are checked only in documents that
             # every other child already matches.
             kids = sorted(q.subqueries, key=_cost)
+            # Documents that could match every child, from their terms' postings alone:
+            # a phrase inside the first child is then checked only there, not in the
+            # whole collection.
+            bounds = [b for b in (self._bound(k) for k in kids) if b is not None]
+            if bounds:
+                within = bounds[0].copy() if within is None else within & bounds[0]
+                for b in bounds[1:]:
+                    within &= b
             r = None
             for k in kids:
                 lim = within if r is None else (r.mask if within is None else r.mask & within)
@@ -330,16 +396,17 @@ class Evaluator:
             kids = sorted(q.subqueries, key=_cost)
             added = []
             for k in kids:
-                if isinstance(k, wq.Term) and k.fieldname in ("title", "body"):
-                    kr = self._eval(k, within)
+                if isinstance(k, wq.Term):
+                    # Added in place: no arrays of the whole collection for a term.
+                    p = self._add_term(r, k.fieldname, k.text, k.boost)
                     key = (k.fieldname + "_exact", k.text)
-                    if key not in self._implied:
-                        self._implied[key] = kr.mask
+                    if k.fieldname in ("title", "body") and key not in self._implied:
+                        self._implied[key] = p.ids
                         added.append(key)
-                else:
-                    kr = self._eval(k, within)
+                    continue
+                kr = self._eval(k, within)
                 r.mask |= kr.mask
-                r.score += np.where(kr.mask, kr.score, 0.0)
+                r.score += kr.score  # 0 outside kr.mask (every branch keeps it so)
             for key in added:
                 del self._implied[key]
         elif isinstance(q, wq.Not):
@@ -373,13 +440,74 @@ class Evaluator:
             r.score *= boost
         return r
 
+    def _positions(self, field: str, word, p: Postings, alive: np.ndarray) -> Postings:
+        """*p* with positions, at least in the *alive* documents. A few candidates of a
+        common term get their own occurrences read (a read each) instead of all of the
+        term's (a bigram such as 人民 has millions)."""
+        if p.has_values:
+            return p
+        sel = np.flatnonzero(alive[p.ids])
+        if (p.spans and None not in p.spans
+                and len(sel) * OCCURRENCES_PER_READ < int(p.poff[-1])):
+            return _restricted(p, sel)
+        return self.postings(field, word, with_values=True)
+
+    def _bound(self, q) -> np.ndarray | None:
+        """A mask of documents that contains every match of *q* (None: any document
+        may match), from postings without positions: a phrase's bound is where all
+        its terms occur."""
+        if isinstance(q, wq.Term):
+            ids = self.postings(q.fieldname, q.text).ids
+        elif isinstance(q, wq.Phrase):
+            if not q.words:
+                return np.zeros(self.n, dtype=bool)
+            ids = _intersect([self.postings(q.fieldname, w).ids for w in q.words])
+        elif isinstance(q, wq.Or):
+            out = np.zeros(self.n, dtype=bool)
+            for k in q.subqueries:
+                if isinstance(k, wq.Term | wq.Phrase):  # no mask of its own needed
+                    out[self._bound_ids(k)] = True
+                    continue
+                b = self._bound(k)
+                if b is None:
+                    return None
+                out |= b
+            return out
+        elif isinstance(q, wq.And):
+            out = None
+            for k in q.subqueries:
+                b = self._bound(k)
+                if b is not None:
+                    out = b if out is None else (out & b)
+            return out
+        elif isinstance(q, wq.AndMaybe | wq.AndNot):
+            return self._bound(q.a)
+        else:
+            return None
+        out = np.zeros(self.n, dtype=bool)
+        out[ids] = True
+        return out
+
+    def _bound_ids(self, q) -> np.ndarray:
+        if isinstance(q, wq.Term):
+            return self.postings(q.fieldname, q.text).ids
+        if not q.words:
+            return _I64
+        return _intersect([self.postings(q.fieldname, w).ids for w in q.words])
+
     def _term(self, field: str, text) -> Result:
         r = self._empty()
+        self._add_term(r, field, text)
+        return r
+
+    def _add_term(self, r: Result, field: str, text, boost: float = 1.0) -> Postings:
+        """Adds a term's documents and scores to *r*; returns its postings."""
         p = self.postings(field, text)
         if len(p.ids):
             r.mask[p.ids] = True
-            r.score[p.ids] = self.term_scores(field, text, p)
-        return r
+            sc = self.term_scores(field, text, p)
+            r.score[p.ids] += sc if boost == 1.0 else sc * boost
+        return p
 
     def _phrase(self, field: str, words, slop: int, within) -> Result:
         r = self._empty()
@@ -388,20 +516,24 @@ class Evaluator:
         # Positions are read only once some document could match: one term (the
         # exact alternative of a two-character word, say) never needs them.
         ps = [self.postings(field, w) for w in words]
-        cand = np.ones(self.n, dtype=bool) if within is None else within.copy()
-        for p in ps:
-            m = np.zeros(self.n, dtype=bool)
-            m[p.ids] = True
-            cand &= m
+        # Candidates as sorted document numbers: intersecting from the rarest term
+        # touches only its postings, not the whole collection.
+        cand = _intersect([p.ids for p in ps])
+        if within is not None:
+            cand = cand[within[cand]]
         implied = self._implied.get((field, _joined(words))) if self._implied else None
-        if implied is not None:
-            r.mask |= cand & implied
-            cand &= ~implied
+        if implied is not None and len(cand):
+            known = _member(implied, cand)
+            r.mask[cand[known]] = True
+            cand = cand[~known]
         if len(ps) == 1:
-            r.mask |= cand
-        elif cand.any():
-            ps = [self.postings(field, w, with_values=True) for w in words]
-            r.mask[_phrase_docs(ps, cand, slop)] = True
+            r.mask[cand] = True
+        elif len(cand):
+            alive = np.zeros(self.n, dtype=bool)
+            alive[cand] = True
+            views = [self._positions(field, w, p, alive) for w, p in zip(words, ps,
+                                                                           strict=True)]
+            r.mask[_phrase_docs(views, alive, slop)] = True
         # Scores only where the phrase matched (often a handful of a term's postings).
         for w, p in zip(words, ps, strict=True):
             sel = r.mask[p.ids]
@@ -420,6 +552,36 @@ def _joined(grams) -> str:
         if a[1] != b[0]:
             return ""
         out += b[1]
+    return out
+
+
+def _member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """Which of *probe* are in *sorted_keys*."""
+    if not len(sorted_keys):
+        return np.zeros(len(probe), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, probe), len(sorted_keys) - 1)
+    return sorted_keys[at] == probe
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` for an *a* that is almost always sorted already (keys gathered
+    posting by posting): one comparison pass instead of a sort."""
+    if len(a) < 2:
+        return a
+    step = a[1:] != a[:-1]
+    if not (a[1:] >= a[:-1]).all():
+        return np.unique(a)
+    return a[np.concatenate(([True], step))]
+
+
+def _intersect(id_arrays: list[np.ndarray]) -> np.ndarray:
+    """The numbers in every one of the sorted *id_arrays*, ascending."""
+    arrays = sorted(id_arrays, key=len)
+    out = arrays[0]
+    for ids in arrays[1:]:
+        if not len(out):
+            break
+        out = out[_member(ids, out)]
     return out
 
 
@@ -442,12 +604,7 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
         at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
         return (docs << 32) | p.pos[at].astype(np.int64)
 
-    def member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
-        if not len(sorted_keys):
-            return np.zeros(len(probe), dtype=bool)
-        at = np.minimum(np.searchsorted(sorted_keys, probe), len(sorted_keys) - 1)
-        return sorted_keys[at] == probe
-
+    member = _member
     alive = cand
     if slop <= 1:
         # Start positions (position of term i minus i) consistent with every term,
@@ -460,22 +617,22 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
                 break
             alive = np.zeros_like(cand)
             alive[starts >> 32] = True
-            ki = np.unique(keys(i, alive) - i)
+            ki = _sorted_unique(keys(i, alive) - i)
             starts = starts[member(ki, starts)]
-        return np.unique(starts >> 32)
+        return _sorted_unique(starts >> 32)
     reach = keys(0, alive)
     for i in range(1, n):
         if not len(reach):
             break
         alive = np.zeros_like(cand)
         alive[reach >> 32] = True
-        reach = np.unique(reach)
+        reach = _sorted_unique(reach)
         q = keys(i, alive)
         ok = np.zeros(len(q), dtype=bool)
         for k in range(1, slop + 1):
             ok |= member(reach, q - k)
         reach = q[ok]
-    return np.unique(reach >> 32)
+    return _sorted_unique(reach >> 32)
 
 
 def _cost(q) -> int:

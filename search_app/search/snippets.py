@@ -41,14 +41,17 @@ def _is_word_at(norm: str, s: int, e: int) -> bool:
 
 
 def spans(text: str, rx: re.Pattern | None, whole_words: Iterable[str] = (),
-          word_spans: set[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+          word_spans: set[tuple[int, int]] | None = None,
+          norm: str | None = None) -> list[tuple[int, int]]:
     """Matches of *rx* in the normalised *text*; a match equal to one of *whole_words*
     counts only where the segmenter makes it a word: where it is one of *word_spans*
     (the indexed words' stored character offsets) when given, else by segmenting
-    around it again (jieba on a few characters: about a millisecond per match)."""
+    around it again (jieba on a few characters: about a millisecond per match).
+    *norm*: ``normalize(text)``, if the caller has it."""
     if not rx or not text:
         return []
-    norm = normalize(text)
+    if norm is None:
+        norm = normalize(text)
     check = set(whole_words)
     out = []
     for m in rx.finditer(norm):
@@ -98,12 +101,12 @@ def snippet(body: str, rx: re.Pattern | None, max_fragments: int = MAX_FRAGMENTS
     """(html, plain text) of 1–3 fragments of *body* around its matches."""
     if not body:
         return "", ""
-    found = spans(body, rx, whole_words, word_spans)
+    norm = normalize(body) if rx else ""
+    found = spans(body, rx, whole_words, word_spans, norm)
     if not found:
         cut = body[:LEAD_CHARS]
         tail = ELLIPSIS if len(body) > LEAD_CHARS else ""
         return html.escape(_flat(cut)) + tail, _flat(cut) + tail
-    norm = normalize(body)
     ctx = fragment_chars // 2
     # Group matches into windows; a window ends when the next match is too far away.
     frags: list[list[tuple[int, int]]] = []
