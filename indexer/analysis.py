@@ -116,6 +116,20 @@ def _pieces(word: str) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
     return tuple(w for w, _, _ in subs), tuple(chain.from_iterable((a, b) for _, a, b in subs))
 
 
+def _word_ends(words: list[str], norm: str) -> np.ndarray:
+    """End offset of each word of a cut of *norm* (the words concatenate to it): the
+    words joined by NUL, whose positions give the ends, instead of a len() per word."""
+    if "\x00" in norm:
+        return np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    cps = np.frombuffer("\x00".join(words).encode("utf-32-le", "surrogatepass"),
+                        dtype=np.uint32)
+    ends = np.empty(len(words), dtype=np.int64)
+    seps = np.flatnonzero(cps == 0)
+    ends[:-1] = seps - np.arange(len(seps))
+    ends[-1] = len(cps) - len(seps)
+    return ends
+
+
 def word_occurrences(text: str):
     """(words, positions, starts, ends) of every index-mode occurrence: `word_postings`
     flattened for the table writer (`indexer.sidecar`), in position order, each word's
@@ -127,7 +141,7 @@ def word_occurrences(text: str):
     empty = np.zeros(0, dtype=np.uint32)
     if not words:
         return [], empty, empty, empty
-    ends = np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    ends = _word_ends(words, norm)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1]

@@ -7,7 +7,9 @@ Field roles:
   ``doc_type``, ``validity``, ``pub_date``): sortable, so Whoosh keeps them as
   per-document columns that facet counting and date sorting read without touching
   stored documents;
-- ``doc_no``: the normalised 文号 (exact), ``doc_no_exact``: its bigrams (partial 文号).
+- ``doc_no``: the normalised 文号 (exact), ``doc_no_exact``: its bigrams (partial 文号);
+- ``source``, the hashes, ``pub_date``, ``validity``: columns without postings
+  (`ColumnID`): they are read, never searched by term.
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ from indexer.record import Record
 CLASSIFICATION_SEP = re.compile(r"\s*[\\/>＞／]\s*")
 
 TITLE_BOOST = 3.0
+
+
+class ColumnID(ID):
+    """An ID kept as a per-document column (and stored if asked), without postings.
+    Nothing looks these fields up by term: the index writer, the facets and the date
+    sort read their columns. Their values are nearly all distinct, and each distinct
+    term cost Whoosh's writer about 100 µs per document, again at every merge."""
+
+    indexed = False
+
+    def __init__(self, stored: bool = False):
+        super().__init__(stored=stored, sortable=True)
 
 
 class AnalyzedTEXT(TEXT):
@@ -97,9 +111,9 @@ def build_schema() -> Schema:
         # them for every document without loading stored bodies.
         id=ID(stored=True, unique=True, sortable=True),
         url=STORED(),
-        source=ID(stored=True, sortable=True),
-        content_hash=ID(stored=True, sortable=True),
-        text_hash=ID(sortable=True),
+        source=ColumnID(stored=True),
+        content_hash=ColumnID(stored=True),
+        text_hash=ColumnID(),
         title=TEXT(analyzer=words, stored=True, phrase=True, chars=True,
                    field_boost=TITLE_BOOST, tables="words"),
         title_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
@@ -112,12 +126,12 @@ def build_schema() -> Schema:
         # One term per year (Whoosh's default trie writes eight): year ranges are
         # evaluated on the column, and each term costs the writer ~30 µs.
         year=NUMERIC(int, bits=32, stored=True, sortable=True, signed=False, shift_step=32),
-        pub_date=ID(stored=True, sortable=True),
+        pub_date=ColumnID(stored=True),
         doc_type=ID(stored=True, sortable=True),
         doc_no=ID(stored=True, sortable=True),
         doc_no_exact=TEXT(analyzer=exact, phrase=True),
-        index_no=ID(stored=True),
-        validity=ID(stored=True, sortable=True),
+        index_no=STORED(),
+        validity=ColumnID(stored=True),
         scope=STORED(),
         publish_mode=STORED(),
         attachments=STORED(),
@@ -140,8 +154,11 @@ def classification_levels(value: str) -> tuple[str, str]:
     return CLASSIFICATION_SEP.sub(" / ", value), levels[0] if levels else ""
 
 
-def record_to_document(record: Record) -> dict:
+def record_to_document(record: Record, content_hash: str | None = None,
+                       text_digest: str | None = None) -> dict:
     """The keyword arguments for ``writer.add_document`` / ``update_document``.
+    *content_hash* and *text_digest*: the record's hashes when the caller has them
+    already (each is a pass over the whole text).
 
     Empty values are left out so that a missing agency or year is not counted as a facet
     value ""."""
@@ -151,8 +168,8 @@ def record_to_document(record: Record) -> dict:
         "id": record.id,
         "url": record.url,
         "source": record.source,
-        "content_hash": record.content_hash,
-        "text_hash": text_hash(record),
+        "content_hash": content_hash or record.content_hash,
+        "text_hash": text_digest or text_hash(record),
         "title": record.title,
         "title_exact": record.title,
         "body": record.body,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 from whoosh import multiproc
+from whoosh.columns import TranslatingColumnReader
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
 from indexer.codec import GongkaiCodec, is_table_field, tables_of
+from indexer.columns import LENGTH_OF_BYTE, length_codes, raw_values
 
 
 class TablesWriter(SegmentWriter):
@@ -76,6 +78,45 @@ class TablesWriter(SegmentWriter):
         words, pos, start, end = field.word_occurrences(value)
         builder.add_words(docnum, words, pos, start, end)
         return len(words)
+
+    def write_per_doc(self, fieldnames, reader):
+        """Whoosh's, for a segment being merged in, with its field lengths and column
+        values read whole (`indexer.columns`) instead of document by document: Whoosh
+        asked the file system whether a length column exists for every field of every
+        document, half of a merge's time."""
+        schema = self.schema
+        if (length_codes(reader, "id") is None or set(fieldnames) - set(schema.names())
+                or any(schema[f].vector for f in fieldnames)):
+            return super().write_per_doc(fieldnames, reader)
+        plan = []
+        for fieldname in sorted(fieldnames):
+            fieldobj = schema[fieldname]
+            lengths = None
+            if fieldobj.scorable:
+                lengths = LENGTH_OF_BYTE[length_codes(reader, fieldname)].tolist()
+            values = None
+            if fieldobj.column_type and reader.has_column(fieldname):
+                col = reader.column_reader(fieldname, fieldobj.column_type)
+                if isinstance(col, TranslatingColumnReader):
+                    col = col.raw_column()
+                values = raw_values(col, reader.doc_count_all())
+                if values is None:
+                    values = col  # another kind of column: read value by value
+            plan.append((fieldname, fieldobj, lengths, values))
+        docmap = {} if reader.has_deletions() else None
+        pdw = self.perdocwriter
+        for docnum, stored in reader.iter_docs():
+            if docmap is not None:
+                docmap[docnum] = self.docnum
+            pdw.start_doc(self.docnum)
+            for fieldname, fieldobj, lengths, values in plan:
+                pdw.add_field(fieldname, fieldobj, stored.get(fieldname),
+                              lengths[docnum] if lengths is not None else 0)
+                if values is not None:
+                    pdw.add_column_value(fieldname, fieldobj.column_type, values[docnum])
+            pdw.finish_doc()
+            self.docnum += 1
+        return docmap
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A segment being merged in: its tables are renumbered as arrays, its other

@@ -81,41 +81,60 @@ class FieldBuilder:
             run["poff"] = np.concatenate([[0], np.cumsum(freq[live])])
         self.runs.append(run)
 
+    def release(self) -> None:
+        """Drop everything collected (its arrays have been written)."""
+        self.vocab = {}
+        self.key_chunks, self.doc_chunks, self.pos_chunks, self.span_chunks = [], [], [], []
+        self.runs = []
+
     def _own_run(self):
-        """The occurrences added document by document, as a run like `add_table`'s."""
-        terms, docs, pos, start, end = self._columns()
-        if self.grams:
-            ranks = terms  # keys sort like their terms: one sort serves both
-        else:
+        """The occurrences added document by document, as a run like `add_table`'s.
+        Arrays are replaced one at a time (and names dropped) so that a flush holds
+        about two copies of the largest array, not five."""
+        ranks, docs, pos, start, end = self._columns()
+        if not self.grams:
             used = np.zeros(len(self.vocab), dtype=bool)
-            used[terms] = True
+            used[ranks] = True
             # Code point order = UTF-8 byte order.
             ordered = sorted(w for w, t in self.vocab.items() if used[t])
             rank_of = np.zeros(len(self.vocab), dtype=np.int64)
             rank_of[[self.vocab[w] for w in ordered]] = np.arange(len(ordered))
-            ranks = rank_of[terms] if len(terms) else terms
-        # Documents arrive in ascending order with positions ascending, so a stable sort
-        # by term keeps (document, position) order; anything else needs a full sort.
+            ranks = rank_of[ranks] if len(ranks) else ranks
+        # (Gram keys sort like their terms: the keys are the ranks.) Documents arrive in
+        # ascending order with positions ascending, so a stable sort by term keeps
+        # (document, position) order; anything else needs a full sort.
         order = np.argsort(ranks, kind="stable") if self.sorted else np.lexsort((pos, docs, ranks))
-        ranks, docs, pos = ranks[order], docs[order], pos[order]
+        ranks = ranks[order]
+        docs = docs[order]
+        pos = pos[order]
+        if self.chars:
+            start = start[order]
+            end = end[order]
+        del order
         n = len(ranks)
         if self.grams:  # sorted keys → the term table and dense ranks
             new_term = np.ones(n, dtype=bool)
             new_term[1:] = ranks[1:] != ranks[:-1]
             term_list = ranks[new_term]
-            ranks = np.cumsum(new_term) - 1
+            ranks = np.cumsum(new_term, dtype=np.int64)
+            ranks -= 1
+            del new_term
         else:
             term_list = ordered
         first = np.ones(n, dtype=bool)
         if n:
             first[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
         heads = np.flatnonzero(first)
+        del first
+        post_term = ranks[heads]
+        del ranks
+        post_docs = docs[heads].astype(np.int64)
+        del docs
         # "dense": the terms are sorted, and every one of them has postings here.
-        run = {"terms": term_list, "dense": True, "post_term": ranks[heads],
-               "docs": docs[heads].astype(np.int64),
+        run = {"terms": term_list, "dense": True, "post_term": post_term, "docs": post_docs,
                "poff": np.append(heads, n).astype(np.int64), "pos": pos}
         if self.chars:
-            run["start"], run["end"] = start[order], end[order]
+            run["start"], run["end"] = start, end
         return run
 
     def _columns(self):
@@ -123,14 +142,20 @@ class FieldBuilder:
             parts = [np.asarray(c, dtype=dtype) for c in chunks]
             return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
+        # Each list is emptied once joined: the chunks and the joined array are not
+        # all held at once.
         terms = cat(self.key_chunks, np.int64)
+        self.key_chunks = []
         docs = cat(self.doc_chunks, np.uint32)
+        self.doc_chunks = []
         pos = cat(self.pos_chunks, np.uint32)
+        self.pos_chunks = []
         if self.chars:
             start = cat([s for s, _ in self.span_chunks], np.uint32)
             end = cat([e for _, e in self.span_chunks], np.uint32)
         else:
             start = end = None
+        self.span_chunks = []
         return terms, docs, pos, start, end
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -144,7 +169,7 @@ class FieldBuilder:
             terms = runs[0]["terms"]
             maps = [np.arange(len(terms), dtype=np.int64)]
         elif self.grams:
-            used = [np.unique(r["post_term"]) for r in runs]
+            used = [_distinct(r["post_term"]) for r in runs]
             live = [np.asarray(r["terms"])[u] for r, u in zip(runs, used, strict=True)]
             terms = np.unique(np.concatenate(live))
             maps = []
@@ -153,7 +178,7 @@ class FieldBuilder:
                 m[u] = np.searchsorted(terms, lv)
                 maps.append(m)
         else:
-            used = [np.unique(r["post_term"]) for r in runs]
+            used = [_distinct(r["post_term"]) for r in runs]
             live = [[r["terms"][i] for i in u.tolist()] for r, u in zip(runs, used, strict=True)]
             terms = sorted(set().union(*live))  # code point order = UTF-8 byte order
             index = {w: i for i, w in enumerate(terms)}
@@ -192,7 +217,8 @@ class FieldBuilder:
         first_occ = np.concatenate([r["poff"][:-1] + b for r, b in zip(runs, bases, strict=False)])
         span = int(docs.max()) + 1 if len(docs) else 1
         if nterms * span < (1 << 62):
-            order = np.argsort(post_term * span + docs)
+            # Stable (timsort) finds the runs already sorted and only merges them.
+            order = np.argsort(post_term * span + docs, kind="stable")
         else:  # pragma: no cover - beyond any index this machine can build
             order = np.lexsort((docs, post_term))
         post_term, docs, freq, first_occ = (post_term[order], docs[order], freq[order],
@@ -208,6 +234,15 @@ class FieldBuilder:
         return out
 
 
+def _distinct(sorted_values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an array already sorted (a run's term numbers): one pass."""
+    if len(sorted_values) < 2:
+        return sorted_values
+    head = np.ones(len(sorted_values), dtype=bool)
+    head[1:] = sorted_values[1:] != sorted_values[:-1]
+    return sorted_values[head]
+
+
 def _narrow(arr: np.ndarray) -> np.ndarray:
     """*arr* (non-negative integers) in the smallest unsigned type that holds it: most
     segments' document numbers and positions fit 16 bits, which halves the file. The
@@ -221,31 +256,41 @@ def _narrow(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+# Room kept for the JSON header before the arrays (four fields need about 2 KB); the
+# header is padded with spaces to fill it, which JSON ignores.
+HEADER_ROOM = 16384
+
+
 def write(path: str, fields: dict[str, FieldBuilder]) -> None:
     """Write the tables of *fields* to *path* (through a temporary name, so that a reader
-    never maps a half-written file)."""
+    never opens a half-written file). Each field's arrays are written as soon as they
+    are built and its builder emptied: the memory a flush needs is that of the largest
+    field, not of all four."""
     header: dict = {"fields": {}}
-    blobs: list[tuple[int, np.ndarray]] = []
+    base = -(-(len(MAGIC) + 8 + HEADER_ROOM) // ALIGN) * ALIGN
     offset = 0
-    for name, fb in fields.items():
-        entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
-        for key, arr in fb.arrays().items():
-            arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
-            entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
-            blobs.append((offset, arr))
-            offset += -(-arr.nbytes // ALIGN) * ALIGN
-        header["fields"][name] = entry
-    head = json.dumps(header).encode()
-    base = -(-(len(MAGIC) + 8 + len(head)) // ALIGN) * ALIGN
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(MAGIC + len(head).to_bytes(8, "little") + head)
-        for off, arr in blobs:
-            f.seek(base + off)
-            f.write(arr.tobytes())
+        for name in list(fields):
+            fb = fields[name]
+            entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
+            built = fb.arrays()
+            fb.release()
+            for key in list(built):
+                arr = built.pop(key)
+                arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
+                entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
+                f.seek(base + offset)
+                f.write(memoryview(arr).cast("B"))
+                offset += -(-arr.nbytes // ALIGN) * ALIGN
+                del arr
+            header["fields"][name] = entry
+        head = json.dumps(header).encode()
+        if len(head) > HEADER_ROOM:  # pragma: no cover - would take thousands of fields
+            raise ValueError("postings tables header too large")
+        f.seek(0)
+        f.write(MAGIC + HEADER_ROOM.to_bytes(8, "little") + head.ljust(HEADER_ROOM))
         f.truncate(base + offset)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-

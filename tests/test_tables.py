@@ -112,6 +112,54 @@ def test_merging_segments_keeps_every_posting_of_the_live_documents(tmp_path):
         assert postings_by_id(path, field, every) == postings_by_id(fresh, field, every)
 
 
+def per_document(path: Path) -> dict:
+    """id → (stored fields, every column value, every field length) of the live
+    documents, and the index's total field lengths."""
+    from indexer.columns import column_values
+
+    ix = whoosh_index.open_dir(str(path))
+    with ix.searcher() as s:
+        r = s.reader()
+        names = s.schema.names()
+        cols = {f: [] for f in names if s.schema[f].column_type}
+        for leaf, _ in r.leaf_readers():  # (Whoosh's own column reader stops at the
+            for f, values in cols.items():  # last document that has a value)
+                values.extend(column_values(leaf, f, None))
+        docs = {}
+        for d in r.all_doc_ids():
+            stored = s.stored_fields(d)
+            docs[stored["id"]] = (stored, {f: v[d] for f, v in cols.items()},
+                                  {f: r.doc_field_length(d, f) for f in names})
+        totals = {f: r.field_length(f) for f in names}
+    return {"docs": docs, "totals": totals}
+
+
+def test_a_merge_keeps_stored_fields_columns_and_lengths_as_whoosh_merges_them(tmp_path):
+    deleted = (RECORDS[5].id, RECORDS[40].id)
+    ours = build(tmp_path / "ours", RECORDS, segments=4, delete=deleted)
+    theirs = build(tmp_path / "theirs", RECORDS, segments=4, delete=deleted)
+    before = per_document(ours)
+    TablesWriter(whoosh_index.open_dir(str(ours))).commit(optimize=True)
+    whoosh_index.open_dir(str(theirs)).writer().commit(optimize=True)  # Whoosh's own
+    merged = per_document(ours)
+    assert merged == per_document(theirs)
+    # (A column a segment lacked reads as None before and as "" after, in both merges.)
+    assert {k: (v[0], v[2]) for k, v in merged["docs"].items()} == \
+        {k: (v[0], v[2]) for k, v in before["docs"].items()}
+    assert len(merged["docs"]) == len(RECORDS) - 2
+
+
+def test_columns_without_postings_are_read_but_never_indexed():
+    ix = whoosh_index.open_dir(str(index_dir("single")))
+    with ix.searcher() as s:
+        r = s.reader()
+        for field in ("source", "content_hash", "text_hash", "pub_date", "validity"):
+            assert field not in r.indexed_field_names() and r.has_column(field), field
+        assert "id" in r.indexed_field_names()
+        values = {r.column_reader("source")[d] for d in r.all_doc_ids()}
+        assert values == {rec.source for rec in RECORDS}
+
+
 def test_segments_written_by_plain_whoosh_merge_into_the_tables(tmp_path):
     path = tmp_path / "mixed"
     path.mkdir()
@@ -148,15 +196,45 @@ QUERIES = ["人民政府", '"人民政府"', "民政", "住房公积金", "title
            "公积金 OR 社保", '"应急管理" "安全生产"', "关于印发", '"信息公开"', "规划 2020"]
 
 
-@pytest.mark.parametrize("sort", ["relevance", "newest"])
-def test_the_backend_answers_the_same_from_tables_as_from_whooshs_own_postings(sort):
-    rng = random.Random(11)
+def sampled_queries(seed: int = 11) -> list[str]:
+    """QUERIES and, from 25 sampled records, a quoted and an unquoted piece of body."""
+    rng = random.Random(seed)
     queries = list(QUERIES)
     for r in rng.sample(RECORDS, 25):
         if len(r.body) > 30:
             i = rng.randrange(len(r.body) - 12)
             queries.append('"' + r.body[i:i + rng.randint(2, 9)].replace('"', "") + '"')
             queries.append(r.body[i:i + rng.randint(3, 12)].replace('"', ""))
+    return queries
+
+
+def answers(path: Path, queries: list[str], sort: str = "relevance") -> list:
+    backend = open_backend(path)
+    try:
+        out = []
+        for q in queries:
+            r = backend.search(SearchRequest(q=q, sort=sort))
+            out.append((q, r.total, [(h.id, h.score, h.snippet) for h in r.hits]))
+        return out
+    finally:
+        backend.close()
+
+
+def test_phrase_positions_read_per_candidate_equal_the_whole_terms_positions(monkeypatch):
+    from search_app.search import evaluate
+
+    queries = sampled_queries(seed=3)
+    monkeypatch.setattr(evaluate, "OCCURRENCES_PER_READ", 0)  # always candidate by candidate
+    per_candidate = answers(index_dir("multi"), queries)
+    monkeypatch.setattr(evaluate, "OCCURRENCES_PER_READ", 10 ** 12)  # never
+    whole = answers(index_dir("multi"), queries)
+    assert per_candidate == whole
+    assert sum(total for _, total, _ in whole if total) > 100
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_the_backend_answers_the_same_from_tables_as_from_whooshs_own_postings(sort):
+    queries = sampled_queries()
     ours, plain = open_backend(index_dir("single")), open_backend(index_dir("plain"))
     try:
         for q in queries:
@@ -208,6 +286,43 @@ def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypa
         postings_by_id(fresh, "body_exact", 5)
 
 
+def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monkeypatch):
+    from indexer import store, writer
+
+    commits = []
+    real_commit = TablesWriter.commit
+
+    def counting_commit(self, *args, **kwargs):
+        commits.append(1)
+        return real_commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(TablesWriter, "commit", counting_commit)
+    writer.index_items(tmp_path / "one", iter(RECORDS), rebuild=True)
+    assert len(commits) == 1  # the whole sample is far below REBUILD_COMMIT_BYTES
+    commits.clear()
+    size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
+    monkeypatch.setattr(writer, "REBUILD_COMMIT_BYTES", size // 4)
+    summary = writer.index_items(tmp_path / "four", iter(RECORDS), rebuild=True)
+    assert 4 <= len(commits) <= 5 and summary.documents == len(RECORDS)
+    with store.open_index(tmp_path / "four").searcher() as s:
+        ids = sorted(s.stored_fields(d)["id"] for d in s.reader().all_doc_ids())
+    assert ids == sorted(r.id for r in RECORDS)
+
+
+def test_an_update_of_an_existing_index_commits_every_commit_every_documents(
+        tmp_path, monkeypatch):
+    from indexer import writer
+
+    writer.index_items(tmp_path / "ix", iter(RECORDS[:10]), rebuild=True)
+    commits = []
+    real_commit = TablesWriter.commit
+    monkeypatch.setattr(TablesWriter, "commit",
+                        lambda self, *a, **k: commits.append(1) or real_commit(self, *a, **k))
+    monkeypatch.setattr(writer, "COMMIT_EVERY", 20)
+    writer.index_items(tmp_path / "ix", iter(RECORDS[10:90]))
+    assert len(commits) == 80 // 20 + 1  # the last one commits nothing new
+
+
 @pytest.mark.parametrize("damage", ["truncated", "overwritten"])
 def test_a_damaged_tables_file_is_a_one_line_error_and_changes_nothing(tmp_path, capsys,
                                                                        damage):
@@ -234,7 +349,8 @@ def test_array_word_analysis_equals_the_tokenizers_index_mode_on_real_text():
     from indexer.analysis import word_postings, words
 
     texts = [t for r in RECORDS for t in (r.title, r.body)]
-    texts += ["", "  ", "〇一二 ＡＢＣ１２３ 人民政府 住房公积金管理中心\t民政局 𠀀𪚥 e.g. 3.14%"]
+    texts += ["", "  ", "〇一二 ＡＢＣ１２３ 人民政府 住房公积金管理中心\t民政局 𠀀𪚥 e.g. 3.14%",
+              "a\x00b 人民政府\x00住房"]  # NUL: the word ends are found another way
     for text in texts:
         expected: dict = {}
         for w, p, s, e in words(text, "index"):
