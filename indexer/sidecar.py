@@ -200,13 +200,14 @@ class FieldTable:
         start and end only *with_values* (else None); poff as int64 relative to the
         term's first occurrence; (first, end) the term's range of occurrences, to read
         them later."""
-        a, b = int(self.tpost[t]), int(self.tpost[t + 1])
+        a, b = self.tpost[t:t + 2].tolist()
         poff = self.poff[a:b + 1].astype(np.int64)
         oa, ob = int(poff[0]), int(poff[-1])
+        poff -= oa
         docs = self.docs[a:b]
         if not with_values:
-            return docs, poff - oa, None, None, None, (oa, ob)
-        return (docs, poff - oa, self.pos[oa:ob],
+            return docs, poff, None, None, None, (oa, ob)
+        return (docs, poff, self.pos[oa:ob],
                 None if self.start is None else self.start[oa:ob],
                 None if self.end is None else self.end[oa:ob], (oa, ob))
 

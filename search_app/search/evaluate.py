@@ -83,8 +83,11 @@ def _read_table(table, btext: bytes, offset: int, with_values: bool):
     if t < 0:
         return None
     docs, poff, pos, start, end, span = table.read(t, with_values)
-    ids = docs.astype(np.int64) + offset
-    weights = np.diff(poff).astype(np.float64) * table.boost
+    ids = docs.astype(np.int64)
+    ids += offset
+    weights = np.diff(poff).astype(np.float64)
+    if table.boost != 1.0:
+        weights *= table.boost
     # Positions and offsets stay in the table's narrow type (cached that way).
     return ids, weights, (poff, pos, start, end), (table,) + span
 
@@ -161,18 +164,26 @@ def _join(parts, with_values: bool) -> Postings:
                     _cat(end) if chars else None)
 
 
-def _restricted(p: Postings, sel: np.ndarray) -> Postings:
-    """Postings *sel* of *p* with their positions, read posting by posting."""
+def _restricted(p: Postings, sel: np.ndarray, offsets: bool = False) -> Postings:
+    """Postings *sel* of *p* with their positions (and with *offsets*, their character
+    offsets), read posting by posting."""
     sizes = [b - a for _, a, b in p.spans]
     first = np.concatenate(([0], np.cumsum(sizes)))  # where each segment's part starts
     starts, ends = p.poff[sel], p.poff[sel + 1]
     part = np.searchsorted(first, starts, "right") - 1
-    chunks = []
+    pos, start, end = [], [], []
     for s, e, i in zip(starts.tolist(), ends.tolist(), part.tolist(), strict=True):
         table, a, _ = p.spans[i]
-        chunks.append(table.pos[a + s - int(first[i]):a + e - int(first[i])])
+        lo, hi = a + s - int(first[i]), a + e - int(first[i])
+        pos.append(table.pos[lo:hi])
+        if offsets and table.start is not None:
+            start.append(table.start[lo:hi])
+            end.append(table.end[lo:hi])
     poff = np.concatenate(([0], np.cumsum(ends - starts)))
-    return Postings(p.ids[sel], p.weights[sel], poff, _cat(chunks) if chunks else _I64)
+    out = Postings(p.ids[sel], p.weights[sel], poff, _cat(pos) if pos else _I64)
+    if start:
+        out.start, out.end = _cat(start), _cat(end)
+    return out
 
 
 def _with_values(p: Postings) -> Postings:
@@ -286,11 +297,17 @@ class Evaluator:
 
     def char_spans(self, field: str, text: str, docnum: int) -> set[tuple[int, int]]:
         """(start, end) of each place where *text* is indexed as a word or sub-word in
-        document *docnum*'s *field*, from the stored character offsets. The postings
-        (with values) are usually cached already: the bonus phrases read them."""
-        p = self.postings(field, text, with_values=True)
+        document *docnum*'s *field*, from the stored character offsets: of the cached
+        occurrences, else of this one posting's (a common word's are megabytes)."""
+        p = self.postings(field, text)
         i = int(np.searchsorted(p.ids, docnum))
-        if i >= len(p.ids) or p.ids[i] != docnum or p.start is None:
+        if i >= len(p.ids) or p.ids[i] != docnum:
+            return set()
+        if not p.has_values and p.spans and None not in p.spans:
+            p, i = _restricted(p, np.array([i]), offsets=True), 0
+        elif not p.has_values:
+            p = self.postings(field, text, with_values=True)
+        if p.start is None:
             return set()
         a, b = int(p.poff[i]), int(p.poff[i + 1])
         return set(zip(p.start[a:b].tolist(), p.end[a:b].tolist(), strict=True))
