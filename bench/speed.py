@@ -254,8 +254,12 @@ def main() -> None:
         index_s[setup] = (index_ours if setup == "ours" else index_baseline)(
             docs, path, args.procs)
         size = dir_size(Path(os.path.realpath(path)))
+        segments = len(list(Path(os.path.realpath(path)).glob("*.seg")))
+        # The largest of the worker processes so far (the query children come later).
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"indexed {setup}: {index_s[setup]:.1f} s, {mb / index_s[setup]:.2f} MB/s, "
-              f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB")
+              f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB, "
+              f"{segments} segments, largest worker's peak RSS {workers:.0f} MB")
 
     results = {}
     for setup, path in paths.items():
