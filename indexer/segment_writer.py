@@ -83,26 +83,10 @@ class TablesWriter(SegmentWriter):
         """Whoosh's, for a segment being merged in, with its field lengths and column
         values read whole (`indexer.columns`) instead of document by document: Whoosh
         asked the file system whether a length column exists for every field of every
-        document, half of a merge's time."""
-        schema = self.schema
-        if (length_codes(reader, "id") is None or set(fieldnames) - set(schema.names())
-                or any(schema[f].vector for f in fieldnames)):
+        document (a merge of 17,000 documents: 45 → 37.5 s)."""
+        plan = self._per_doc_plan(fieldnames, reader)
+        if plan is None:  # not a W3 segment, or fields this code does not copy
             return super().write_per_doc(fieldnames, reader)
-        plan = []
-        for fieldname in sorted(fieldnames):
-            fieldobj = schema[fieldname]
-            lengths = None
-            if fieldobj.scorable:
-                lengths = LENGTH_OF_BYTE[length_codes(reader, fieldname)].tolist()
-            values = None
-            if fieldobj.column_type and reader.has_column(fieldname):
-                col = reader.column_reader(fieldname, fieldobj.column_type)
-                if isinstance(col, TranslatingColumnReader):
-                    col = col.raw_column()
-                values = raw_values(col, reader.doc_count_all())
-                if values is None:
-                    values = col  # another kind of column: read value by value
-            plan.append((fieldname, fieldobj, lengths, values))
         docmap = {} if reader.has_deletions() else None
         pdw = self.perdocwriter
         for docnum, stored in reader.iter_docs():
@@ -117,6 +101,31 @@ class TablesWriter(SegmentWriter):
             pdw.finish_doc()
             self.docnum += 1
         return docmap
+
+    def _per_doc_plan(self, fieldnames, reader) -> list | None:
+        """(name, field, lengths, column values) per field of a segment being merged."""
+        schema = self.schema
+        if set(fieldnames) - set(schema.names()) or any(schema[f].vector for f in fieldnames):
+            return None
+        plan = []
+        for fieldname in sorted(fieldnames):
+            fieldobj = schema[fieldname]
+            lengths = None
+            if fieldobj.scorable:
+                codes = length_codes(reader, fieldname)
+                if codes is None:
+                    return None
+                lengths = LENGTH_OF_BYTE[codes].tolist()
+            values = None
+            if fieldobj.column_type and reader.has_column(fieldname):
+                col = reader.column_reader(fieldname, fieldobj.column_type)
+                if isinstance(col, TranslatingColumnReader):
+                    col = col.raw_column()
+                values = raw_values(col, reader.doc_count_all())
+                if values is None:
+                    values = col  # another kind of column: read value by value
+            plan.append((fieldname, fieldobj, lengths, values))
+        return plan
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A segment being merged in: its tables are renumbered as arrays, its other

@@ -264,8 +264,8 @@ HEADER_ROOM = 16384
 def write(path: str, fields: dict[str, FieldBuilder]) -> None:
     """Write the tables of *fields* to *path* (through a temporary name, so that a reader
     never opens a half-written file). Each field's arrays are written as soon as they
-    are built and its builder emptied: the memory a flush needs is that of the largest
-    field, not of all four."""
+    are built and its builder emptied: a flush holds one field's built arrays at a
+    time, not all four fields'."""
     header: dict = {"fields": {}}
     base = -(-(len(MAGIC) + 8 + HEADER_ROOM) // ALIGN) * ALIGN
     offset = 0

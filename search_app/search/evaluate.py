@@ -390,7 +390,8 @@ class Evaluator:
             # whole collection.
             bounds = [b for b in (self._bound(k) for k in kids) if b is not None]
             if bounds:
-                within = bounds[0].copy() if within is None else within & bounds[0]
+                # (Bounds are new arrays: combining them in place changes no caller's.)
+                within = bounds[0] if within is None else within & bounds[0]
                 for b in bounds[1:]:
                     within &= b
             r = None
@@ -473,13 +474,11 @@ class Evaluator:
         """A mask of documents that contains every match of *q* (None: any document
         may match), from postings without positions: a phrase's bound is where all
         its terms occur."""
-        if isinstance(q, wq.Term):
-            ids = self.postings(q.fieldname, q.text).ids
-        elif isinstance(q, wq.Phrase):
-            if not q.words:
-                return np.zeros(self.n, dtype=bool)
-            ids = _intersect([self.postings(q.fieldname, w).ids for w in q.words])
-        elif isinstance(q, wq.Or):
+        if isinstance(q, wq.Term | wq.Phrase):
+            out = np.zeros(self.n, dtype=bool)
+            out[self._bound_ids(q)] = True
+            return out
+        if isinstance(q, wq.Or):
             out = np.zeros(self.n, dtype=bool)
             for k in q.subqueries:
                 if isinstance(k, wq.Term | wq.Phrase):  # no mask of its own needed
@@ -490,22 +489,19 @@ class Evaluator:
                     return None
                 out |= b
             return out
-        elif isinstance(q, wq.And):
+        if isinstance(q, wq.And):
             out = None
             for k in q.subqueries:
                 b = self._bound(k)
                 if b is not None:
                     out = b if out is None else (out & b)
             return out
-        elif isinstance(q, wq.AndMaybe | wq.AndNot):
+        if isinstance(q, wq.AndMaybe | wq.AndNot):
             return self._bound(q.a)
-        else:
-            return None
-        out = np.zeros(self.n, dtype=bool)
-        out[ids] = True
-        return out
+        return None
 
     def _bound_ids(self, q) -> np.ndarray:
+        """The bound of a term or phrase as sorted document numbers."""
         if isinstance(q, wq.Term):
             return self.postings(q.fieldname, q.text).ids
         if not q.words:
