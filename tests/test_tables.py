@@ -286,9 +286,8 @@ def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypa
         postings_by_id(fresh, "body_exact", 5)
 
 
-def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monkeypatch):
-    from indexer import store, writer
-
+def count_commits(monkeypatch) -> list:
+    """A list that gets an entry at every commit of a TablesWriter from now on."""
     commits = []
     real_commit = TablesWriter.commit
 
@@ -297,6 +296,13 @@ def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monke
         return real_commit(self, *args, **kwargs)
 
     monkeypatch.setattr(TablesWriter, "commit", counting_commit)
+    return commits
+
+
+def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monkeypatch):
+    from indexer import store, writer
+
+    commits = count_commits(monkeypatch)
     writer.index_items(tmp_path / "one", iter(RECORDS), rebuild=True)
     assert len(commits) == 1  # the whole sample is far below REBUILD_COMMIT_BYTES
     commits.clear()
@@ -314,10 +320,7 @@ def test_an_update_of_an_existing_index_commits_every_commit_every_documents(
     from indexer import writer
 
     writer.index_items(tmp_path / "ix", iter(RECORDS[:10]), rebuild=True)
-    commits = []
-    real_commit = TablesWriter.commit
-    monkeypatch.setattr(TablesWriter, "commit",
-                        lambda self, *a, **k: commits.append(1) or real_commit(self, *a, **k))
+    commits = count_commits(monkeypatch)
     monkeypatch.setattr(writer, "COMMIT_EVERY", 20)
     writer.index_items(tmp_path / "ix", iter(RECORDS[10:90]))
     assert len(commits) == 80 // 20 + 1  # the last one commits nothing new
