@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from indexer import faults
 from indexer.ingest import iter_files, records_from_file
+from indexer.workers import worker_died
 
 
 def _work(job: tuple[str, dict | None]) -> list:
     path, field_map = job
-    return records_from_file(path, field_map)
+    records = records_from_file(path, field_map)
+    faults.crash_point("parse:file")
+    return records
 
 
 def default_procs() -> int:
@@ -36,8 +43,27 @@ def parsed_items(paths: Iterable[str | os.PathLike], field_map: dict | None = No
         for job in jobs:
             yield from _work(job)
         return
-    # fork keeps start-up cheap: no re-import in the workers.
-    ctx = mp.get_context("fork")
-    with ctx.Pool(procs) as pool:
-        for results in pool.imap(_work, jobs, chunksize=1):
+    # fork keeps start-up cheap: no re-import in the workers. An executor rather than a
+    # multiprocessing.Pool: when a worker dies, a Pool waits for ever on its lost task,
+    # an executor says so (BrokenProcessPool). At most `ahead` files are parsed ahead of
+    # the writer, so memory does not grow with the corpus when the writer is the slower.
+    ahead = procs * 4
+    pool = ProcessPoolExecutor(max_workers=procs, mp_context=mp.get_context("fork"))
+    queued: deque = deque()
+    waiting = iter(jobs)
+    try:
+        for job in waiting:
+            queued.append(pool.submit(_work, job))
+            if len(queued) >= ahead:
+                break
+        while queued:
+            try:
+                results = queued.popleft().result()
+            except BrokenProcessPool:
+                raise worker_died("a page-parsing worker process", None) from None
+            job = next(waiting, None)
+            if job is not None:
+                queued.append(pool.submit(_work, job))
             yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -9,14 +9,22 @@ plain Whoosh), only a slower one.
 
 from __future__ import annotations
 
+import queue
+
 import numpy as np
 from whoosh import multiproc
 from whoosh.columns import TranslatingColumnReader
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
+from indexer import faults
 from indexer.codec import GongkaiCodec, is_table_field, tables_of
 from indexer.columns import LENGTH_OF_BYTE, length_codes, raw_values
+from indexer.workers import worker_died
+
+# How often a writer waiting on its workers looks whether one of them has died. Only a
+# polling interval: no outcome depends on it.
+_POLL_SECONDS = 0.5
 
 
 class TablesWriter(SegmentWriter):
@@ -67,6 +75,17 @@ class TablesWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+        faults.crash_point("worker:document")
+
+    def _commit_toc(self, segments):
+        # Whoosh's, with the two crash points around the moment a commit becomes
+        # visible: the TOC is written to a temporary name and renamed into place.
+        from whoosh.index import TOC, clean_files
+
+        faults.crash_point("commit:segments-written")
+        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
+        faults.crash_point("commit:toc-renamed")
+        clean_files(self.storage, self.indexname, self.generation, segments)
 
     def _add_to_table(self, fieldname, field, docnum, value) -> int:
         """Analyse *value* into the field's table; returns the field length (tokens)."""
@@ -144,6 +163,7 @@ class TablesWriter(SegmentWriter):
             if fieldname in self.schema:
                 self.fieldwriter.builder(fieldname, self.schema[fieldname]).add_table(
                     table, newnums)
+        faults.crash_point("merge:tables")
         add_post = self.pool.add
         for fieldname, btext in reader._terms.w3.terms():
             if fieldname not in self.schema:
@@ -183,3 +203,84 @@ class TablesMpWriter(MpWriter, TablesWriter):
         self.tasks.append(task)
         task.start()
         return task
+
+    # Whoosh's MpWriter assumes its workers live: it blocks on a full job queue for ever
+    # when they are gone, takes a missing result for an empty one (committing without
+    # that worker's documents), and its cancel() only sets a flag in this process's copy
+    # of each task. These overrides check on the workers while waiting.
+
+    def _check_workers(self) -> None:
+        for task in self.tasks:
+            if task.exitcode not in (None, 0):
+                raise worker_died(f"an indexing worker process (pid {task.pid})",
+                                  task.exitcode)
+
+    def _put(self, job) -> None:
+        while True:
+            try:
+                self.jobqueue.put(job, timeout=_POLL_SECONDS)
+                return
+            except queue.Full:
+                self._check_workers()
+
+    def _enqueue(self):
+        # Whoosh's, with the job handed over through _put.
+        import pickle
+
+        from whoosh.util import random_name
+
+        filename = f"{random_name()}.doclist"
+        with self.temp_storage().create_file(filename).raw_file() as f:
+            for item in self.docbuffer:
+                pickle.dump(item, f, 2)
+        if len(self.tasks) < self.procs:
+            self._new_task()
+        self._put((filename, len(self.docbuffer)))
+        self.docbuffer = []
+
+    def _results(self) -> list:
+        """One (runname, fieldnames, segment) per worker, or WorkerDied."""
+        results = []
+        while len(results) < len(self.tasks):
+            try:
+                results.append(self.resultqueue.get(timeout=_POLL_SECONDS))
+            except queue.Empty:
+                self._check_workers()
+                if all(task.exitcode == 0 for task in self.tasks):
+                    # Every worker put its result before exiting: anything missing now
+                    # is already in the pipe, or lost.
+                    try:
+                        results.append(self.resultqueue.get(timeout=5))
+                    except queue.Empty:
+                        raise worker_died("an indexing worker process", None) from None
+        return results
+
+    def _commit(self, mergetype, optimize, merge):
+        if not self.multisegment:  # not used by Gongkai: Whoosh's own
+            return super()._commit(mergetype, optimize, merge)
+        # Whoosh's multisegment commit, with the workers watched (see above).
+        if self.docbuffer:
+            self._enqueue()
+        for _task in self.tasks:
+            self._put(None)
+        finalsegments = self._merge_segments(mergetype, optimize, merge)
+        results = self._results()
+        for task in self.tasks:
+            task.join()
+        finalsegments += [segment for _run, _fields, segment in results]
+        if self._added:
+            finalsegments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(finalsegments)
+        self._finish()
+
+    def cancel(self):
+        try:
+            for task in self.tasks:
+                if task.is_alive():
+                    task.terminate()
+            for task in self.tasks:
+                task.join()
+        finally:
+            SegmentWriter.cancel(self)

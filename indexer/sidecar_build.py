@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 
+from indexer import faults
 from indexer.sidecar import ALIGN, MAGIC, FieldTable
 
 
@@ -285,6 +286,9 @@ def write(path: str, fields: dict[str, FieldBuilder]) -> None:
                 offset += -(-arr.nbytes // ALIGN) * ALIGN
                 del arr
             header["fields"][name] = entry
+        # Arrays written, header not yet: a crash leaves a half-written file, under the
+        # temporary name only.
+        faults.crash_point("worker:tables-writing" if faults.in_worker() else "tables:writing")
         head = json.dumps(header).encode()
         if len(head) > HEADER_ROOM:  # pragma: no cover - would take thousands of fields
             raise ValueError("postings tables header too large")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from indexer import faults
 from indexer.analysis import ANALYSIS_VERSION
 from indexer.schema import build_schema
 from indexer.segment import USERDICT
@@ -135,7 +136,9 @@ def publish(index_dir: str | os.PathLike, gen: Path) -> None:
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     os.symlink(target, tmp_link)
+    faults.crash_point("rebuild:before-swap")
     os.replace(tmp_link, index_dir)
+    faults.crash_point("rebuild:after-swap")
     keep = {gen.resolve(), previous.resolve() if previous else None}
     for old in _gens_dir(index_dir).iterdir():
         if old.resolve() not in keep and old.is_dir():

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import store
+from indexer import faults, store
 from indexer.columns import column_values
 from indexer.readers import Skipped
 from indexer.record import Record, make_id
@@ -209,7 +209,9 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
     index_dir = Path(index_dir)
     summary = IndexSummary()
     start = time.perf_counter()
+    faults.crash_point("start:before-lock")
     with IndexLock(index_dir, wait=wait):
+        faults.crash_point("start:after-lock")
         gen = None
         if rebuild or not store.exists(index_dir):
             gen = store.new_generation(index_dir)
@@ -314,6 +316,7 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs) -
                 writer.commit()
                 writer = _new_writer(ix, procs)
                 pending = pending_bytes = 0
+            faults.crash_point("filing:document")
             now = time.perf_counter()
             if progress and now - last_report > 0.5:
                 last_report = now

@@ -26,6 +26,11 @@ SAMPLE_RECORDS = SAMPLE / "records_govcn.jsonl"  # 150 real gov.cn policy record
 def expected_ids(paths) -> set[str]:
     """The ids a complete run over *paths* must leave in a fresh index, by the writer's
     rules: first of each text wins, a second text under a taken id gets a derived id."""
+    return set(expected_ids_in_order(paths))
+
+
+def expected_ids_in_order(paths) -> list[str]:
+    """`expected_ids`, in the order the writer files them (input order)."""
     written: dict[str, str] = {}
     by_text: dict[str, str] = {}
     for rec in iter_records(paths):
@@ -39,7 +44,7 @@ def expected_ids(paths) -> set[str]:
             continue
         written[doc_id] = th
         by_text[th] = doc_id
-    return set(written)
+    return list(written)
 
 
 def index_cmd(index_dir: Path, paths, *extra: str) -> list[str]:
@@ -82,8 +87,10 @@ def read_ids(index_dir: Path) -> list[str]:
         ix.close()
 
 
-def lock_is_free(index_dir: Path, within: float = 3.0) -> bool:
-    """True when this process can take the index lock within *within* seconds."""
+def lock_is_free(index_dir: Path, within: float = 60.0) -> bool:
+    """True when this process can take the index lock within *within* seconds (a dead
+    indexer's lock is free once the kernel has killed its workers: generous, so that a
+    saturated machine is not taken for a held lock)."""
     deadline = time.monotonic() + within
     while True:
         try:

@@ -1,9 +1,14 @@
 """Two `gongkai index` runs on one index at once: the second is refused at once with a
 one-line "another indexer" error (exit 2), or with --wait waits its turn and succeeds;
-either way the index ends complete and without duplicates."""
+either way the index ends complete and without duplicates.
+
+The first run is held still (SIGSTOP) once it has taken the lock, so that the second
+meets it mid-run however fast the machine is, and let go (SIGCONT) afterwards."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -41,15 +46,35 @@ def _wait_for_lock_holder(index: Path, pid: int, timeout: float = 60) -> None:
     raise AssertionError(f"pid {pid} never took the lock")
 
 
+def _blocked_on_a_lock(pid: int) -> bool:
+    """True when *pid* waits for a file lock: /proc/locks lists waiters with "->"."""
+    with open("/proc/locks") as f:  # "1: -> FLOCK  ADVISORY  WRITE <pid> <dev:inode> ..."
+        for line in f:
+            tokens = line.split()
+            if "->" in tokens and tokens[tokens.index("->") + 4:][:1] == [str(pid)]:
+                return True
+    return False
+
+
+def _wait_until_blocked(proc, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not _blocked_on_a_lock(proc.pid):
+        assert proc.poll() is None, "the waiting run ended while the first held the lock"
+        assert time.monotonic() < deadline, "the second run never waited for the lock"
+        time.sleep(0.02)
+
+
 def test_a_second_indexer_exits_2_with_a_clear_message_while_the_first_is_writing(tmp_path):
     a, b = _two_corpora(tmp_path)
     index = tmp_path / "ix"
     first = start_index(index, [a], "--procs", "2", commit_every=1)
     _wait_for_lock_holder(index, first.pid)
-    second = run_index(index, [b], "--procs", "1", timeout=120)
-    still_running = first.poll() is None
+    os.kill(first.pid, signal.SIGSTOP)  # mid-run, holding the lock
+    try:
+        second = run_index(index, [b], "--procs", "1", timeout=600)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     _out, err = first.communicate(timeout=600)
-    assert still_running, "the first run ended before the second was tried"
     assert second.returncode == 2
     assert second.stderr.startswith("gongkai: error: another indexer is writing")
     assert f"(pid {first.pid})" in second.stderr and second.stderr.count("\n") == 1
@@ -65,10 +90,12 @@ def test_with_wait_the_second_indexer_waits_for_the_first_and_then_succeeds(tmp_
     index = tmp_path / "ix"
     first = start_index(index, [a], "--procs", "1", commit_every=2)
     _wait_for_lock_holder(index, first.pid)
-    second = start_index(index, [b], "--procs", "2", "--wait", commit_every=2)
-    while first.poll() is None:
-        assert second.poll() is None, "the waiting run ended while the first was writing"
-        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = start_index(index, [b], "--procs", "2", "--wait", commit_every=2)
+        _wait_until_blocked(second)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     _out, first_err = first.communicate(timeout=600)
     _out, second_err = second.communicate(timeout=600)
     assert (first.returncode, second.returncode) == (0, 0), (first_err, second_err)

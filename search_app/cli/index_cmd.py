@@ -62,7 +62,10 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def print_summary(summary, index_dir, stream=sys.stderr) -> None:
+def print_summary(summary, index_dir, stream=None) -> None:
+    # sys.stderr looked up now, not bound at import: whoever imported this module first
+    # (a test's captured stream) must not receive every later summary.
+    stream = stream or sys.stderr
     d = summary.to_dict()
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(d["skipped"].items())) or "none"
     print(f"index {index_dir}: {d['documents']:,} documents", file=stream)
@@ -78,6 +81,7 @@ def print_summary(summary, index_dir, stream=sys.stderr) -> None:
 def run(args) -> int:
     from indexer import store
     from indexer.sidecar import DamagedIndex
+    from indexer.workers import WorkerDied
     from indexer.writer import IndexBusy, index_paths
 
     index_dir = args.index or store.default_index_dir()
@@ -90,6 +94,9 @@ def run(args) -> int:
         raise CliError(str(exc).strip("'\"")) from None
     except (ValueError, IndexBusy, store.IndexIncompatible, DamagedIndex) as exc:
         raise CliError(str(exc)) from None
+    except WorkerDied as exc:  # not a usage error: exit 1, like a file that broke a reader
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return 1
     finally:
         progress.done()
     for failure in summary.failures:
