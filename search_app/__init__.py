@@ -11,7 +11,7 @@ def create_app(config: dict | None = None):
     - ``INDEX_DIR``: the index to serve (default: ``search_app.search.default_index_dir()``);
     - ``BACKEND``: a ready `SearchBackend` to use instead (the caller keeps ownership);
     - ``EXPORT_MAX_ROWS``: cap on CSV export rows (5,000);
-    - ``RATELIMIT_*``: see ``search_app.web.security.RATE_DEFAULTS``;
+    - ``RATELIMIT_*``: see ``search_app.web.ratelimit.RATE_DEFAULTS``;
     - ``TRUST_PROXY``: number of reverse proxies in front whose X-Forwarded-* to trust (0).
     """
     # Flask is imported here so that `gongkai --help` and the CLI never pay for it.

@@ -1,5 +1,6 @@
-"""``gongkai serve [--host H] [--port P] [--index DIR] [--threads N]``: the web app on
-waitress (a production WSGI server; Flask's debug server is never used).
+"""``gongkai serve [--host H] [--port P] [--index DIR] [--threads N] [--rate-limit N]
+[--trust-proxy N]``: the web app on waitress (a production WSGI server; Flask's debug
+server is never used).
 
 When the index does not exist yet it is first built from the bundled sample corpus
 (``index_data/sample``), with progress on stderr, so a fresh checkout serves the demo
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from search_app.cli import CliError
+from search_app.web.ratelimit import RATE_DEFAULTS
 
 
 def register(subparsers) -> None:
@@ -29,7 +31,27 @@ def register(subparsers) -> None:
                    help="index directory (default: $GONGKAI_INDEX or index_data/index)")
     p.add_argument("--threads", type=int, default=8, metavar="N",
                    help="worker threads (default: 8)")
+    p.add_argument("--rate-limit", type=int, default=None, metavar="N",
+                   help="API, feed and export requests a minute per client IP "
+                        f"(default: {RATE_DEFAULTS['RATELIMIT_PER_MINUTE']}; 0 = no limit)")
+    p.add_argument("--trust-proxy", type=int, default=0, metavar="N",
+                   help="how many reverse proxies in front of this server to trust for "
+                        "X-Forwarded-For/-Proto/-Host (default: 0, headers ignored)")
     p.set_defaults(func=run)
+
+
+def app_config(args: argparse.Namespace) -> dict:
+    """The app settings the command line chooses (see `search_app.create_app`)."""
+    config: dict = {"TRUST_PROXY": args.trust_proxy}
+    if args.rate_limit is not None:
+        per_minute = args.rate_limit
+        config["RATELIMIT_ENABLED"] = per_minute > 0
+        if per_minute:
+            config["RATELIMIT_PER_MINUTE"] = per_minute
+            # The burst never exceeds the minute's allowance: --rate-limit 10 means at
+            # most 10 quick requests, not the default burst of 30.
+            config["RATELIMIT_BURST"] = min(RATE_DEFAULTS["RATELIMIT_BURST"], per_minute)
+    return config
 
 
 def _progress(started: float):
@@ -79,6 +101,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--port must be 1-65535, got {args.port}")
     if args.threads < 1:
         raise CliError(f"--threads must be at least 1, got {args.threads}")
+    if args.rate_limit is not None and args.rate_limit < 0:
+        raise CliError(f"--rate-limit must be 0 (no limit) or more, got {args.rate_limit}")
+    if not 0 <= args.trust_proxy <= 10:
+        raise CliError(f"--trust-proxy must be 0-10, got {args.trust_proxy}")
     from search_app.search import default_index_dir
 
     index_dir = Path(args.index) if args.index else Path(default_index_dir())
@@ -96,12 +122,14 @@ def run(args: argparse.Namespace) -> int:
         backend = open_backend(index_dir)
     except Exception as exc:
         raise CliError(f"cannot open the index at {index_dir}: {exc}") from exc
-    app = create_app({"INDEX_DIR": str(index_dir), "BACKEND": backend})
+    app = create_app({"INDEX_DIR": str(index_dir), "BACKEND": backend} | app_config(args))
     print(f"gongkai: serving {index_dir} on http://{args.host}:{args.port}/ "
           f"({args.threads} threads; Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
+        # With no proxy trusted, waitress drops X-Forwarded-* so no client can pick its
+        # own rate-limit bucket; with proxies trusted, the app's ProxyFix reads them.
         waitress.serve(app, host=args.host, port=args.port, threads=args.threads,
-                       ident="gongkai", clear_untrusted_proxy_headers=True)
+                       ident="gongkai", clear_untrusted_proxy_headers=not args.trust_proxy)
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     finally:

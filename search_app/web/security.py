@@ -1,4 +1,5 @@
-"""Response headers (CSP and friends) and per-client rate limiting.
+"""Response headers (CSP and friends) and per-client rate limiting (the limiter itself
+is `search_app.web.ratelimit`).
 
 The CSP allows only same-origin resources and no inline script or style attribute: the
 pages work without JavaScript, the timeline is inline SVG (markup, not script) and every
@@ -7,15 +8,11 @@ style lives in static/gongkai.css.
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import OrderedDict
-
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestURITooLarge
 
 from search_app.web.errors import RateLimited
+from search_app.web.ratelimit import RATE_DEFAULTS, TokenBucketLimiter
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -36,49 +33,6 @@ SECURITY_HEADERS = {
 # characters for each filter, percent-encoded) is about 185 KB; waitress itself refuses
 # request heads over 256 KB, so this only matters under other servers.
 MAX_QUERY_STRING_BYTES = 256 * 1024
-
-# Defaults; each can be overridden through create_app's config.
-RATE_DEFAULTS = {
-    "RATELIMIT_ENABLED": True,
-    "RATELIMIT_PER_MINUTE": 120,  # sustained requests per client IP
-    "RATELIMIT_BURST": 30,  # bucket size: a page of quick clicks never waits
-    "RATELIMIT_EXPORT_COST": 10,  # a CSV export runs up to 50 searches
-    "RATELIMIT_MAX_CLIENTS": 10_000,  # buckets kept; least recently seen dropped first
-}
-
-
-class TokenBucketLimiter:
-    """In-process token bucket per key. Thread-safe; memory bounded by *max_clients*.
-
-    With several server processes each has its own buckets, so the effective limit is
-    multiplied by the process count; `gongkai serve` runs one process with threads."""
-
-    def __init__(self, per_minute: float, burst: int, max_clients: int = 10_000,
-                 clock=time.monotonic):
-        self.rate = per_minute / 60.0
-        self.burst = max(1, int(burst))
-        self.max_clients = max(1, int(max_clients))
-        self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, key: str, cost: int = 1) -> int:
-        """Spend *cost* tokens: 0 when allowed, else whole seconds until it would be."""
-        cost = min(max(1, cost), self.burst)  # a cost above the burst could never pass
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.pop(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= cost:
-                tokens -= cost
-                wait = 0
-            else:
-                wait = max(1, math.ceil((cost - tokens) / self.rate)) if self.rate else 3600
-            self._buckets[key] = (tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-        return wait
-
 
 def _limited_cost(path: str, config) -> int:
     """Tokens a request to *path* costs; 0 for pages that are not rate limited."""
