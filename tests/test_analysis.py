@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.analysis import BigramAnalyzer, ChineseAnalyzer, bigrams, phrase_grams
@@ -108,7 +108,7 @@ _text = st.text(alphabet=st.one_of(
 ), max_size=80)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_text)
 def test_word_offsets_slice_back_to_the_token_and_positions_never_decrease(text):
     last = -1
@@ -118,7 +118,7 @@ def test_word_offsets_slice_back_to_the_token_and_positions_never_decrease(text)
         last = pos
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_text)
 def test_bigram_offsets_cover_their_characters_and_positions_increase(text):
     grams = bigrams(text)
@@ -144,5 +144,5 @@ def test_schema_survives_a_pickle_round_trip_in_a_new_process(tmp_path):
         "with ix.searcher() as s:\n"
         "    print(len(s.search(Term('body', '发展趋势'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, timeout=600).stdout.split()
     assert out == ["indexer.analysis", "ChineseTokenizer", "1"]

@@ -40,7 +40,7 @@ def live_server(web_backend):
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
-    thread.join(timeout=5)
+    thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_support.CHROMIUM,
-                                    args=browser_support.ARGS)
+                                    args=browser_support.ARGS,
+                                    timeout=browser_support.TIMEOUT_MS)
         yield browser
         browser.close()
 
@@ -74,7 +75,7 @@ def page(request, browser):
     context = browser.new_context(viewport=VIEWPORTS[request.param], accept_downloads=True,
                                   locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(browser_support.TIMEOUT_MS)
     page.watch = Watch(page)
     page.width_name = request.param
     ARTIFACTS.mkdir(exist_ok=True)
@@ -167,7 +168,10 @@ def test_xss_in_the_query_never_runs(page, live_server, payload):
     page.press("#q", "Enter")
     page.wait_for_selector("#summary")
     assert page.input_value("#q") == payload
-    page.wait_for_timeout(200)  # give an injected handler the chance to fire
+    # Every onload/onerror an injected element could carry has fired by the load event;
+    # the short wait after it is for anything else a handler might schedule.
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(200)
     assert page.locator("img[src='x']").count() == 0
     if payload.startswith("<script>"):
         shot(page, "xss")
@@ -177,6 +181,7 @@ def test_xss_in_the_query_never_runs(page, live_server, payload):
 def test_works_without_javascript(browser, live_server):
     context = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"])
     page = context.new_page()
+    page.set_default_timeout(browser_support.TIMEOUT_MS)
     page.goto(live_server + "/search?q=住房公积金")
     page.locator('section[data-facet="year"] a.facet-value').first.click()
     assert "year=" in page.url

@@ -39,7 +39,7 @@ def test_a_second_indexer_exits_with_a_clear_message_while_the_first_holds_the_l
     with IndexLock(tmp_path / "ix"):
         proc = subprocess.run(
             [sys.executable, "-m", "search_app", "index", str(FIXTURES / "laws_sample.jsonl"),
-             "--index", str(tmp_path / "ix")], capture_output=True, text=True, timeout=120)
+             "--index", str(tmp_path / "ix")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2
     assert "another indexer is writing" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -106,7 +106,7 @@ def test_gongkai_parse_runs_as_a_command(records_dir):
     exe = shutil.which("gongkai")
     cmd = [exe] if exe else [sys.executable, "-m", "search_app"]
     proc = subprocess.run([*cmd, "parse", "--json", str(records_dir / "gov_prc_sample.csv")],
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
     assert proc.returncode == 0, proc.stderr
     titles = [json.loads(line)["title"] for line in proc.stdout.splitlines()]
     assert titles[1] == "国务院关于保护国营矿业企业正常生产的决定"

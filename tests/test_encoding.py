@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.encoding import declared_charset, decode_html
@@ -71,6 +71,7 @@ def test_unknown_charset_name_is_ignored():
     assert TEXT in decode_html(data)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=3000))
 def test_decode_html_never_raises(data):
     assert isinstance(decode_html(data), str)

@@ -29,6 +29,7 @@ pytest_plugins = ["tests.web_fixtures"]
 FIXTURE = Path(__file__).parent / "fixtures" / "search_records.jsonl"
 ATOM = "http://www.w3.org/2005/Atom"
 QUERY = "住房公积金"
+HTTP_TIMEOUT = 120  # seconds: only a hang fails, never a slow machine
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -287,7 +288,7 @@ def run_server(srv):
     yield f"http://127.0.0.1:{srv.effective_port}"
     closing.set()
     srv.close()
-    thread.join(timeout=5)
+    thread.join(timeout=HTTP_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +298,8 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=browser_support.CHROMIUM,
-                                    args=browser_support.ARGS)
+                                    args=browser_support.ARGS,
+                                    timeout=browser_support.TIMEOUT_MS)
         yield browser
         browser.close()
 
@@ -335,7 +337,7 @@ def test_no_dialog_ever_fires_on_pages_showing_hostile_data(browser, abuse_serve
         f"/search.atom?q={quote(QUERY)}"]
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(browser_support.TIMEOUT_MS)
     dialogs: list[str] = []
     errors: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -354,7 +356,10 @@ def test_no_dialog_ever_fires_on_pages_showing_hostile_data(browser, abuse_serve
                 for link in [a for a in links if a.is_visible()][:30]:
                     link.hover()
                 page.mouse.wheel(0, 4000)
-            page.wait_for_timeout(150)  # give an injected handler the chance to fire
+            # Every onload/onerror an injected element could carry has fired by the load
+            # event; the short wait after it is for anything else a handler might schedule.
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(150)
             assert dialogs == [], (path, dialogs)
             assert errors == [], (path, errors)
         assert "alert(1)" in page.content()  # the last page did show the payloads
@@ -453,7 +458,7 @@ def live_server(web_backend):
 def raw_get(base: str, target: str) -> tuple[int, dict, bytes]:
     """Sends *target* exactly as written (no client-side normalisation of ../)."""
     host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
+    with socket.create_connection((host, int(port)), timeout=HTTP_TIMEOUT) as sock:
         sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
                      .encode("latin-1"))
         data = b""
@@ -487,6 +492,9 @@ def limited_server(web_backend):
 
     app = make_app(web_backend, TESTING=False, RATELIMIT_ENABLED=True,
                    RATELIMIT_PER_MINUTE=6, RATELIMIT_BURST=2, RATELIMIT_EXPORT_COST=2)
+    # A clock that never moves: however slowly the requests below are answered, no
+    # token refills between them.
+    app.extensions["gongkai.ratelimit"].clock = lambda: 1000.0
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)
     yield from run_server(srv)
 
@@ -497,7 +505,7 @@ def test_rate_limited_answers_are_429_in_the_error_shape_with_retry_after(limite
     base = limited_server.removeprefix("http://")
 
     def get(target):
-        conn = http.client.HTTPConnection(base, timeout=30)
+        conn = http.client.HTTPConnection(base, timeout=HTTP_TIMEOUT)
         conn.request("GET", target)
         r = conn.getresponse()
         out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
