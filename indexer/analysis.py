@@ -30,9 +30,10 @@ from indexer import segment, sidecar
 from indexer.normalize import normalize
 
 # Bumped whenever indexed values change for the same input (tokens, normalised facet
-# values such as classification levels): an index built with another version
-# must be rebuilt (the index writer records it beside the index).
-ANALYSIS_VERSION = 2
+# values such as classification levels) or the schema gains a field (3: written_date):
+# an index built with another version must be rebuilt (the index writer records it
+# beside the index).
+ANALYSIS_VERSION = 3
 
 
 _is_word_cache: dict[str, bool] = {}

@@ -58,7 +58,10 @@ def parse_date(text: str | None) -> str:
 
 
 # Types that describe the document whatever it wraps: an interpretation of a 通知 is a 解读.
-_PRIORITY_TYPES = ("解读", "征求意见稿", "年度报告")
+_PRIORITY_TYPES = ("解读", "征求意见稿")
+# A report is a 年度报告 only when its title ends so ("…2023年度政府信息公开工作年度报告",
+# optionally with a bracketed note); a 通知 about annual reports is a 通知.
+_ANNUAL_REPORT = re.compile(r"年度报告(?:[(（〔【][^)）〕】]*[)）〕】]?)?$")
 # Ordinary types, longest first so that 实施细则 wins over 细则 and 通告 is not read as 告.
 _TYPES = ("实施细则", "实施意见", "实施方案", "管理办法", "工作报告", "通知", "公告", "通告",
           "意见", "办法", "规定", "决定", "批复", "复函", "函", "细则", "方案", "规划", "条例",
@@ -77,6 +80,8 @@ def doc_type_from_title(title: str) -> str:
         if kind in t:
             return kind
     end = _TRAILING.sub("", t)
+    if "年度报告" in t and _ANNUAL_REPORT.search(end):
+        return "年度报告"
     for kind in _TYPES:
         if end.endswith(kind):
             return _TYPE_NAME.get(kind, kind)
@@ -106,14 +111,31 @@ def normalize_doc_no(doc_no: str | None) -> str:
     # NFKC turns full-width digits into ASCII but also （ into (; brackets are fixed below.
     s = unicodedata.normalize("NFKC", s)
     s = re.sub(r"[\[(【〖［〔]((?:19|20)\d{2})[\])】〗］〕]", r"〔\1〕", s)
-    return s
+    # A 文号 ends at its 号: a value the template ran into the next label
+    # ("…〔2023〕14号发布日期:…") is cut there.
+    m = re.match(r".*?\d号", s)
+    return m.group(0) if m else s
+
+
+# A numbered announcement: "财政部 税务总局公告2025年第1号", "国家税务总局公告2024年第3号".
+ANNOUNCEMENT_NO_RE = re.compile(
+    r"(?:[\u4e00-\u9fa5]{2,20}[ \u3000]?){1,4}?公告\s*((?:19|20)\d{2})\s*年\s*第\s*(\d{1,4})\s*号")
+
+
+def doc_no_value(doc_no: str | None) -> str:
+    """A 文号 printed as a field's value, normalised; "" for a template's empty placeholder
+    ("〔〕号"), which has no number."""
+    s = normalize_doc_no(doc_no)
+    return s if re.search(r"\d", s) else ""
 
 
 def find_doc_no(text: str) -> str:
     """The first 文号-shaped string in *text*, normalised, or ""."""
-    m = DOC_NO_RE.search(text or "")
-    if not m:
+    text = text or ""
+    found = [m for m in (DOC_NO_RE.search(text), ANNOUNCEMENT_NO_RE.search(text)) if m]
+    if not found:
         return ""
+    m = min(found, key=lambda m: m.start())
     return normalize_doc_no(_LEADING_WORDS.sub("", m.group(0)))
 
 
@@ -141,3 +163,73 @@ def agency_from_title(title: str) -> str:
         return ""
     name = m.group(1).strip()
     return name if _AGENCY_END.search(name) else ""
+
+
+def looks_like_agency(name: str) -> bool:
+    """True for a name that ends like a government body (…局, …委员会, …人民政府), a
+    bracketed second name after it allowed ("…宣传部（文化与旅游发展局）")."""
+    name = re.sub(r"[（(][^（()）]*[)）]$", "", (name or "").strip())
+    return bool(_AGENCY_END.search(name))
+
+
+_DATE_TEXT = (r"(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+              r"|[〇零○一二三四五六七八九]{4}\s*年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)")
+# A signing agency run straight into its date at the end of a flattened body
+# ("…特此通告。 平潭综合实验区管委会 2016年3月24日 来源：…").
+_SIGNED_AT_END = re.compile(r"([\u4e00-\u9fff（）()]{3,40}?)\s*(" + _DATE_TEXT + r")")
+
+
+# An attachment's link text run into the date line ("2022年7月4日 《…》.pdf").
+_ATTACHMENT_TAIL = re.compile(r"(?:\.(?:pdf|docx?|wps|xlsx?|ofd|zip)|附件\S*)\s*$", re.I)
+
+
+def _signed_line(line: str) -> tuple[str, str] | None:
+    """(name, ISO date) when *line* is a signature's date line: the date, perhaps after the
+    signing agency, and nothing after it but a closing bracket."""
+    m = re.search(_DATE_TEXT, line)
+    after = line[m.end():].strip(" 　）)") if m else ""
+    if not m or (after and not _ATTACHMENT_TAIL.search(after)) or m.start() > 40:
+        return None  # no date, or a sentence goes on after it ("自2022年8月1日起执行。")
+    before = line[:m.start()].strip()
+    # The name just before the date: the last piece after a space or sentence end.
+    prefix = re.split(r"[\s。；;，,：:]+", before)[-1] if before else ""
+    if before and not looks_like_agency(prefix):
+        return None  # a date ending a sentence, not a signed date line
+    return prefix, parse_date(m.group(0))
+
+
+def _names_above(lines: list[str], i: int) -> list[str]:
+    names: list[str] = []
+    for above in reversed(lines[max(0, i - 4):i]):
+        if len(above) <= 30 and looks_like_agency(above) and not above.endswith("。"):
+            names.insert(0, above)
+        else:
+            break
+    return names
+
+
+def signature(lines: list[str]) -> tuple[str, str]:
+    """(signing agencies, ISO date) of the 落款, or ("", "").
+
+    A signature is a date line (the date alone, or after the agency's name) with the
+    agencies on the lines above it (several for a joint document, joined by a space).
+    The one at the end of the body wins; a document that 印发s an attachment signs before
+    the attachment's text, so without one at the end the first signed block counts."""
+    lines = [ln.strip() for ln in lines if ln.strip()]
+    last = len(lines) - 1
+    if lines and len(lines[last]) > 60:
+        # A flattened body: look for "name date" in its last characters.
+        for m in reversed(list(_SIGNED_AT_END.finditer(lines[last][-160:]))):
+            if looks_like_agency(m.group(1)):
+                return m.group(1), parse_date(m.group(2))
+    first = None
+    for i, line in enumerate(lines):
+        signed = _signed_line(line)
+        if signed is None:
+            continue
+        names = ([signed[0]] if signed[0] else []) or _names_above(lines, i)
+        if i >= last - 4:
+            return " ".join(names), signed[1]
+        if first is None and names:
+            first = (" ".join(names), signed[1])
+    return first or ("", "")

@@ -26,7 +26,7 @@ _NOTES = re.compile(r"^(readme|sources|provenance|license|licence|changelog|noti
                     re.I)
 # Labels of a disclosure page's metadata block; two of them mark a text rendering.
 _PAGE_LABELS = re.compile(r"(索引号|主题分类|发布机构|发文机关|生成日期|成文日期|发布日期|文件编号|"
-                          r"发文字号|有效性|公开范围|公开方式)\s*[:：]")
+                          r"发文字号|有效性|公开范围|公开方式|标题|发布时间|文号|原文链接)\s*[:：]")
 
 
 @dataclass(frozen=True)

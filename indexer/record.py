@@ -9,9 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 # Keys in the order `gongkai parse --json` prints them.
 RECORD_KEYS = (
-    "id", "url", "title", "agency", "pub_date", "year", "index_no", "doc_no",
+    "id", "url", "title", "agency", "region", "pub_date", "written_date", "year", "index_no",
+    "doc_no",
     "classification", "validity", "doc_type", "scope", "publish_mode", "attachments",
-    "body", "source",
+    "body_kind", "body", "source",
 )
 
 
@@ -22,7 +23,9 @@ class Record:
     source: str
     url: str = ""
     agency: str = ""
-    pub_date: str = ""  # ISO YYYY-MM-DD, or "" when unknown
+    region: str = ""  # "省/市/县" of the agency (indexer.regions), "" for national bodies
+    pub_date: str = ""  # published (发布日期), ISO YYYY-MM-DD, or "" when unknown
+    written_date: str = ""  # signed (成文日期), ISO YYYY-MM-DD, or ""
     year: int | None = None
     index_no: str = ""
     doc_no: str = ""
@@ -32,9 +35,16 @@ class Record:
     scope: str = ""  # 公开范围
     publish_mode: str = ""  # 公开方式
     attachments: list[dict] = field(default_factory=list)  # [{"title", "url"}]
+    # Where the text is: "text" (the body), "attachment" (only in an attached file),
+    # "images" (page images: scans, "一图读懂"), "none" (nowhere on the page).
+    body_kind: str = "text"
     id: str = ""
 
     def __post_init__(self) -> None:
+        if not self.region and self.agency:
+            from indexer.regions import region_of
+
+            self.region = region_of(self.agency)
         if self.pub_date and self.year is None:
             self.year = int(self.pub_date[:4])
         if not self.id:

@@ -121,12 +121,17 @@ def build_schema() -> Schema:
         body_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
         agency=ID(stored=True, sortable=True),
         agency_text=TEXT(analyzer=words, phrase=False),
+        # "省/市/县", its province and its province/city: a region filter matches any.
+        region=ID(stored=True, sortable=True),
+        region_l1=ID(sortable=True),
+        region_l2=ID(sortable=True),
         classification=ID(stored=True, sortable=True),
         classification_l1=ID(sortable=True),
         # One term per year (Whoosh's default trie writes eight): year ranges are
         # evaluated on the column, and each term costs the writer ~30 µs.
         year=NUMERIC(int, bits=32, stored=True, sortable=True, signed=False, shift_step=32),
         pub_date=ColumnID(stored=True),
+        written_date=STORED(),
         doc_type=ID(stored=True, sortable=True),
         doc_no=ID(stored=True, sortable=True),
         doc_no_exact=TEXT(analyzer=exact, phrase=True),
@@ -135,6 +140,7 @@ def build_schema() -> Schema:
         scope=STORED(),
         publish_mode=STORED(),
         attachments=STORED(),
+        body_kind=STORED(),
     )
 
 
@@ -176,10 +182,14 @@ def record_to_document(record: Record, content_hash: str | None = None,
         "body_exact": record.body,
         "agency": record.agency.strip(),
         "agency_text": record.agency,
+        "region": record.region,
+        "region_l1": "/".join(record.region.split("/")[:1]),
+        "region_l2": "/".join(record.region.split("/")[:2]),
         "classification": full,
         "classification_l1": top,
         "year": record.year,
         "pub_date": record.pub_date,
+        "written_date": record.written_date,
         "doc_type": record.doc_type,
         "doc_no": doc_no,
         "doc_no_exact": doc_no,
@@ -189,6 +199,7 @@ def record_to_document(record: Record, content_hash: str | None = None,
         "publish_mode": record.publish_mode,
         "attachments": json.dumps(record.attachments, ensure_ascii=False)
         if record.attachments else "",
+        "body_kind": "" if record.body_kind == "text" else record.body_kind,
     }
     return {k: v for k, v in doc.items() if v not in ("", None)}
 
@@ -196,9 +207,9 @@ def record_to_document(record: Record, content_hash: str | None = None,
 # Stored fields a reader gets back, with their defaults when a document left them out.
 STORED_DEFAULTS = {
     "id": "", "url": "", "source": "", "content_hash": "", "title": "", "body": "",
-    "agency": "", "classification": "", "year": None, "pub_date": "", "doc_type": "",
+    "agency": "", "region": "", "classification": "", "year": None, "pub_date": "", "written_date": "", "doc_type": "",
     "doc_no": "", "index_no": "", "validity": "", "scope": "", "publish_mode": "",
-    "attachments": "",
+    "attachments": "", "body_kind": "",
 }
 
 
@@ -206,4 +217,5 @@ def stored_to_dict(stored: dict) -> dict:
     """A stored document as a plain dict with every field present."""
     out = {k: stored.get(k, default) for k, default in STORED_DEFAULTS.items()}
     out["attachments"] = json.loads(out["attachments"]) if out["attachments"] else []
+    out["body_kind"] = out["body_kind"] or "text"
     return out

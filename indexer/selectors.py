@@ -24,7 +24,7 @@ LABELS: dict[str, str] = {
     "联合发文单位": "",
     "文件来源": "",
     "生效日期": "",
-    "信息名称": "",
+    "信息名称": "title",
     "内容描述": "",
     "内容概览": "",
     "发布者": "agency",
@@ -35,16 +35,20 @@ LABELS: dict[str, str] = {
     "发文单位": "agency",
     "发布单位": "agency",
     "发文机构": "agency",
+    "制发单位": "agency",
     "信息来源": "agency",
     "来源": "agency",
-    "成文日期": "pub_date",
+    "成文日期": "written_date",
+    "成文时间": "written_date",
+    "印发日期": "written_date",
+    "发文日期": "written_date",
+    "签发日期": "written_date",
     "生成日期": "pub_date",
     "发布日期": "pub_date",
-    "发文日期": "pub_date",
     "发布时间": "pub_date",
-    "印发日期": "pub_date",
-    "成文时间": "pub_date",
     "公开日期": "pub_date",
+    "公开时间": "pub_date",
+    "上网日期": "pub_date",
     "日期": "pub_date",
     "文号": "doc_no",
     "发文字号": "doc_no",
@@ -60,9 +64,21 @@ LABELS: dict[str, str] = {
     "公开范围": "scope",
     "公开方式": "publish_mode",
     "公开形式": "publish_mode",
+    # The document's title printed as a metadata row (www.gov.cn's 标　　题, provincial
+    # platforms' 名 称 / 文件名称, a crawler's "标题:" header line).
+    "标题": "title",
+    "文件名称": "title",
+    "名称": "title",
+    # A crawler's header lines: where the page came from.
+    "原文链接": "url",
+    "原文地址": "url",
+    "页面地址": "url",
     # Recognised so that their values end the previous label's value; not stored.
-    "名称": "",
-    "标题": "",
+    "规范性文件编号": "",  # a registration number of 规范性文件, not the 文号
+    "登记号": "",
+    "栏目": "",
+    "所属栏目": "",
+    "本地目录": "",
     "浏览次数": "",
     "访问量": "",
     "浏览量": "",
@@ -78,14 +94,19 @@ LABELS: dict[str, str] = {
     "责任编辑": "",
 }
 
-# When several date labels are present the first of these wins: 成文日期 is the date the
-# document was signed, 生成日期 the date the disclosure record was made, 发布日期 the
-# date it went online.  A bare 日期/发布时间 is the weakest evidence.
-DATE_LABEL_PRIORITY = ("成文日期", "成文时间", "生成日期", "印发日期", "发文日期", "发布日期",
-                       "公开日期", "发布时间", "日期")
+# Two dates, two facts: 成文日期 (written_date) is the day the document was signed, 发布日期
+# (pub_date) the day it went online. Journalists need both; the year facet is on pub_date.
+# Within each kind the first label present wins. 生成日期 is the day the disclosure record
+# was made, nearly always the publication; a bare 日期 is the weakest evidence.
+WRITTEN_DATE_LABEL_PRIORITY = ("成文日期", "成文时间", "签发日期", "印发日期", "发文日期")
+PUB_DATE_LABEL_PRIORITY = ("发布日期", "公开日期", "发布时间", "公开时间", "上网日期", "生成日期",
+                           "日期")
+
+# A line that closes a text rendering's header block ("==== 正文 ====", "-----").
+HEADER_RULE_PATTERN = r"^[=\-─━_*]{5,}\s*(?:正文|内容|全文)?\s*[=\-─━_*]*$"
 
 # Agency labels in order of trust: the issuing body over a "source" credit line.
-AGENCY_LABEL_PRIORITY = ("发文机关", "发布机构", "发文单位", "发文机构", "发布单位",
+AGENCY_LABEL_PRIORITY = ("发文机关", "制发单位", "发布机构", "发文单位", "发文机构", "发布单位",
                          "信息来源", "来源", "发布者")
 
 # Content area of an article, most specific first; the first that holds real text wins.
@@ -110,6 +131,8 @@ TITLE_SELECTORS = (
 TITLE_META = ("ArticleTitle", "articletitle", "title", "og:title")
 DATE_META = ("PubDate", "pubdate", "firstpublishedtime", "publishdate", "article:published_time")
 AGENCY_META = ("ContentSource", "contentsource", "source")
+# The site's name, which many CMSs (TRS, Hanweb) set to the owning agency's name.
+SITE_META = ("SiteName", "sitename", "og:site_name")
 URL_META = ("og:url",)
 
 # Elements that are never part of a document's text.

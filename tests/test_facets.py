@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from test_search import contains, facet_value, index_dir, live_records
 
+from indexer.regions import region_prefixes
 from indexer.schema import classification_levels
 from search_app.search import FACETS, QueryError, SearchRequest, open_backend
 
@@ -28,6 +29,8 @@ def matches_filter(r, name: str, values: list[str]) -> bool:
         return False
     if name == "classification":
         return bool(set(classification_levels(r.classification)) & set(values) - {""})
+    if name == "region":  # the province, the province/city, or the whole region
+        return bool(set(region_prefixes(r.region)) & set(values))
     return facet_value(r, name) in values
 
 
@@ -56,7 +59,12 @@ def check(backend, records, q, pred, filters, limit=1000):
         assert {h.id for h in res.hits} == {r.id for r in hits}
     for name in FACETS:
         got = {v.value: v.count for v in res.facets[name].values}
-        assert got == dict(counts[name]), name
+        want = dict(counts[name])
+        for chosen in filters.get(name, []) if name == "region" else []:
+            # A chosen province is listed with the count of its cities' documents.
+            want.setdefault(chosen, sum(c for v, c in counts[name].items()
+                                        if v == chosen or v.startswith(chosen + "/")))
+        assert got == want, name
         assert res.facets[name].distinct == len(counts[name])
     return res
 
@@ -91,6 +99,8 @@ def test_each_facet_ignores_its_own_filter(env):
     {"validity": ["有效"]},
     {"classification": ["城乡建设（含住房）", "其他"]},
     {"agency": ["中华人民共和国国务院"], "doc_type": ["条例"]},
+    {"region": ["北京市", "浙江省"]},
+    {"region": ["浙江省/杭州市"], "doc_type": ["通知"]},
 ])
 def test_filters_combine_or_within_and_across(env, filters):
     backend, records = env

@@ -96,6 +96,8 @@ def facet_value(r: Record, name: str):
         return classification_levels(r.classification)[0]
     if name == "doc_type":
         return r.doc_type
+    if name == "region":  # counted by province/city
+        return "/".join(r.region.split("/")[:2])
     return r.validity.strip()
 
 

@@ -75,9 +75,27 @@ def test_keywords_label_is_not_a_classification():
     assert "classification" not in fields
 
 
-def test_signing_date_outranks_publication_date():
+def test_the_written_and_the_publication_date_are_two_fields():
     fields = pick_fields(parse_labels(["发布日期：2021-08-16", "成文日期：2021-08-13"]))
-    assert fields["pub_date"] == "2021-08-13"
+    assert (fields["written_date"], fields["pub_date"]) == ("2021-08-13", "2021-08-16")
+
+
+@pytest.mark.parametrize("label", ["成文日期", "成文时间", "签发日期", "印发日期", "发文日期"])
+def test_a_signing_label_gives_the_written_date(label):
+    fields = pick_fields(parse_labels([f"{label}：2023-04-21"]))
+    assert fields == {"written_date": "2023-04-21"}
+
+
+@pytest.mark.parametrize("label", ["发布日期", "发布时间", "公开日期", "生成日期", "日期"])
+def test_a_publication_label_gives_the_publication_date(label):
+    fields = pick_fields(parse_labels([f"{label}：2023-04-24"]))
+    assert fields == {"pub_date": "2023-04-24"}
+
+
+def test_a_rendering_without_a_publication_date_is_published_on_its_written_date():
+    rec = parse_text_page("成文日期：2021-08-13\n索引号：A1\n关于某事的通知\n" + "正文。" * 20,
+                          "t.txt")
+    assert (rec.written_date, rec.pub_date) == ("2021-08-13", "2021-08-13")
 
 
 def test_word_inside_prose_is_not_a_label():

@@ -10,7 +10,8 @@ pytest_plugins = ["tests.web_fixtures"]
 
 ENVELOPE = {"query", "filters", "sort", "total", "page", "size", "pages", "relaxed", "took_ms",
             "results", "facets", "facet_distinct", "suggestions", "next", "previous"}
-HIT_KEYS = {"id", "title", "agency", "pub_date", "year", "classification", "doc_type",
+HIT_KEYS = {"id", "title", "agency", "region", "pub_date", "written_date", "year",
+            "classification", "doc_type",
             "doc_no", "url", "source", "score", "snippet", "snippet_html"}
 
 
@@ -35,7 +36,7 @@ def test_search_returns_the_contract_envelope(client):
     assert set(data["results"][0]) == HIT_KEYS
     assert "<mark>" in "".join(h["snippet_html"] for h in data["results"])
     assert "<mark>" not in "".join(h["snippet"] for h in data["results"])
-    assert set(data["facets"]) == {"agency", "year", "classification", "doc_type"}
+    assert set(data["facets"]) == {"agency", "region", "year", "classification", "doc_type"}
     # Chinese stays readable in the raw JSON.
     assert "住房公积金" in r.get_data(as_text=True)
 
@@ -114,9 +115,9 @@ def test_document_returns_stored_fields_marked_body_and_similar(client, indexed_
     doc_id = client.get("/api/search?q=住房公积金").get_json()["results"][0]["id"]
     data = client.get(f"/api/documents/{doc_id}?q=住房公积金").get_json()
     assert data["id"] == doc_id
-    for key in ("title", "body", "body_html", "agency", "pub_date", "doc_no", "index_no",
-                "classification", "validity", "scope", "publish_mode", "attachments",
-                "source", "url"):
+    for key in ("title", "body", "body_html", "agency", "region", "pub_date", "written_date",
+                "doc_no", "index_no", "classification", "validity", "scope", "publish_mode",
+                "attachments", "body_kind", "source", "url"):
         assert key in data
     assert "<mark>" in data["body_html"]
     assert urlsplit(data["permalink"]).path == f"/documents/{doc_id}"

@@ -20,10 +20,22 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from indexer import selectors as S
+from indexer.agencies import resolve as resolve_agency
+from indexer.agencies import site_owner
 from indexer.encoding import decode_html
-from indexer.fields import DOC_NO_RE, doc_type_from_title, find_doc_no, normalize_doc_no, parse_date
+from indexer.fields import (
+    DOC_NO_RE,
+    doc_no_value,
+    doc_type_from_title,
+    find_doc_no,
+    looks_like_agency,
+    normalize_doc_no,
+    parse_date,
+    signature,
+)
 from indexer.readers import Skipped
 from indexer.readers.text_page import (
+    closing_date,
     first_date_line,
     is_boilerplate_line,
     parse_labels,
@@ -126,8 +138,15 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
 
     title_el, title = _find_title(soup, content, page_title)
     attachments = _attachments(content, base)
+    images = len(content.find_all("img"))
 
     labels, meta_els = _collect_labels(soup, content, title_el)
+    labelled = _SPACES_RE.sub(" ", pick_fields(labels).get("title", "")).strip()
+    # A 标题 row in the metadata block is the document's own statement of its title: it
+    # beats a heading chosen by position (a banner, a credit line, a heading split over
+    # lines), unless the heading is that title with more after it.
+    if 4 <= len(labelled) <= 200 and not _norm(title).startswith(_norm(labelled)):
+        title = labelled
     for el in meta_els:
         if not el.decomposed:
             el.decompose()
@@ -142,36 +161,51 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     body = "\n".join(lines)
 
     fields = pick_fields(labels)
+    signed_by, signed_on = signature(lines)
+    written_date = parse_date(fields.get("written_date", "")) or signed_on or closing_date(lines)
     pub_date = parse_date(fields.get("pub_date", ""))
     if not pub_date:
         pub_date = _date_near_title(soup, title_el, content) or _meta_date(soup)
-    if not pub_date:
-        pub_date = _closing_date(lines)
+    pub_date = pub_date or written_date
 
     short = len(body) < _SHORT_BODY
+    body_kind = "text"
     if len(body) < _MIN_TEXT or (short and (not pub_date or _is_index_url(url or page_url))):
         if pub_date and title_el is not None and not _is_index_url(url or page_url):
-            if attachments:
-                # The document is its attachment (a PDF linked from an empty page): keep
-                # the record so title, date and attachment links can be indexed.
-                pass
-            else:
-                # A dated article whose body is an image or a JS widget ("一图读懂").
-                return Skipped(source, "no-text", title[:60])
+            # Still a document, with a title, metadata and a date: its text is in an
+            # attachment (a PDF linked from an empty page), in page images (scans,
+            # "一图读懂") or in a widget. Indexed with what it has, and says so.
+            images = images or _images_near(title_el)
+            body_kind = "attachment" if attachments else "images" if images else "none"
         else:
             return Skipped(source, "list-page" if _link_count(soup) >= 15 else "empty-shell")
-    doc_no = normalize_doc_no(fields.get("doc_no", ""))
+    doc_no = doc_no_value(fields.get("doc_no", ""))
     if not doc_no:
         doc_no = _doc_no_from_head(lines)
-    agency = fields.get("agency", "") or _meta_agency(soup)
+    agency = resolve_agency(fields.get("agency", "") or _meta_agency(soup),
+                            owner=site_owner(all_text) or site_owner(_meta(soup, S.SITE_META)),
+                            signed=signed_by, title=title)
 
     return Record(
         title=title, body=body, source=source, url=page_url, agency=agency,
-        pub_date=pub_date, index_no=fields.get("index_no", ""), doc_no=doc_no,
+        pub_date=pub_date, written_date=written_date, index_no=fields.get("index_no", ""),
+        doc_no=doc_no,
         classification=fields.get("classification", ""), validity=fields.get("validity", ""),
         doc_type=doc_type_from_title(title), scope=fields.get("scope", ""),
         publish_mode=fields.get("publish_mode", ""), attachments=attachments,
+        body_kind=body_kind,
     )
+
+
+def _images_near(title_el: Tag) -> int:
+    """Images in the block around the heading that are not links (logos, banners and
+    menus are links): the pictures an image-only article is made of."""
+    block = title_el
+    for _ in range(3):
+        if block.parent is None:
+            break
+        block = block.parent
+    return sum(1 for img in block.find_all("img") if img.find_parent("a") is None)
 
 
 # --- page-level facts -------------------------------------------------------------------
@@ -399,6 +433,34 @@ def _norm(s: str) -> str:
 
 
 def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
+    el, text = _heading(soup, content, page_title)
+    if el is not None and _is_banner(text):
+        # A banner above the heading ("XX市发展和改革委员会行政规范性文件") or a credit
+        # line ("来源：XX局"): the document's heading is the next line that names a kind
+        # of document.
+        for nxt in el.find_all_next(["h1", "h2", "h3", "h4", "p", "div", "strong", "td", "span"],
+                                    limit=40):
+            cand = _title_text(nxt)
+            if (6 <= len(_norm(cand)) <= 200 and not _is_banner(cand)
+                    and doc_type_from_title(cand) and nxt.find("a") is None
+                    and not cand.endswith(("。", "：", ":"))):
+                return nxt, cand
+    return el, text
+
+
+# What a banner says: a site's or a column's name, an agency's name alone, a label line.
+_BANNER = re.compile(r"(?:规范性文件|政府文件|部门文件|政策文件|信息公开|政务公开|专栏|专题|文件库|"
+                     r"政策法规|文件)$")
+
+
+def _is_banner(text: str) -> bool:
+    t = _norm(text)
+    if parse_labels([text]) and _starts_with_label(parse_labels([text]), text):
+        return True
+    return bool(_BANNER.search(t)) or (looks_like_agency(t) and not doc_type_from_title(t))
+
+
+def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
     """The document's own heading element and its text.
 
     The heading is preferred to <title>, which is often cut short or carries the site
@@ -454,6 +516,7 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_SPACES_RE = re.compile(r"[\s\u3000\xa0]+")
 
 # A date printed inside the heading element: "标题 ( 2021年07月12日 )".
 _TITLE_DATE = re.compile(r"\s*[(（]\s*\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?\s*[)）]\s*$")
@@ -546,16 +609,6 @@ def _date_near_title(soup: BeautifulSoup, title_el: Tag | None, content: Tag) ->
     return first_date_line(lines)
 
 
-def _closing_date(lines: list[str]) -> str:
-    """The date under the signature (落款) at the end of the body."""
-    for line in reversed(lines[-4:]):
-        if len(line) <= 20:
-            d = parse_date(line)
-            if d:
-                return d
-    return ""
-
-
 def _doc_no_from_head(lines: list[str]) -> str:
     """A 文号 standing on its own line among the body's first lines."""
     for line in lines[:4]:
@@ -597,6 +650,11 @@ def _clean_lines(lines: list[str], title: str) -> list[str]:
     t = _norm(title)
     while out and t and _norm(out[0]) == t:
         out.pop(0)
+    # A heading split over two or three lines (<br> inside it) repeats the title too.
+    for n in (2, 3):
+        if t and len(out) > n and _norm("".join(out[:n])) == t:
+            del out[:n]
+            break
     return out
 
 

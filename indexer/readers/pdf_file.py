@@ -186,9 +186,11 @@ def parse_pdf(path: str | Path, source: str | None = None) -> Record | Skipped:
         title = m_title  # "《X办法》" on the page, "《X办法》图文解读" in the manifest
     title = title or (first[0][:60] if first else "")
     doc_no = find_doc_no("\n".join(first[:8])) or m_doc_no
+    signed = next((d for d in (find_date(lines_of(pg)) for pg in sig_pages) if d), "")
     return Record(
         title=title, body=body, source=source, url=entry.get("source_url") or "",
         agency=next((a for a in (find_agency(first, pg.splitlines()) for pg in sig_pages) if a), ""),
-        pub_date=next((d for d in (find_date(lines_of(pg)) for pg in sig_pages) if d), ""),
-        doc_no=doc_no,
+        # The date under the signature is the day it was written; the best date there is
+        # for publication too.
+        pub_date=signed, written_date=signed, doc_no=doc_no,
         doc_type=doc_type_from_title(title))

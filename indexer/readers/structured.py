@@ -17,16 +17,17 @@ from pathlib import Path
 
 from indexer.fields import (
     agency_from_title,
+    doc_no_value,
     doc_type_from_title,
     find_doc_no,
-    normalize_doc_no,
     parse_date,
 )
 from indexer.readers import Skipped
 from indexer.record import Record
 
 # Record fields a --map may name (id and source are ours to set).
-MAPPABLE_FIELDS = ("title", "body", "url", "agency", "pub_date", "year", "index_no", "doc_no",
+MAPPABLE_FIELDS = ("title", "body", "url", "agency", "pub_date", "written_date", "year",
+                   "index_no", "doc_no",
                    "classification", "validity", "doc_type", "scope", "publish_mode",
                    "attachments")
 
@@ -39,8 +40,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("title", "标题", "policy", "题名", "name"),
     "body": ("full_text", "content", "body", "text", "article", "markdown", "policy_content",
              "正文", "内容"),
-    "pub_date": ("publication_date", "pub_date", "date", "issuance_date", "record_date",
-                 "发布日期", "成文日期", "发文日期", "生成日期"),
+    # The publication date, else the best other date (the year facet is on it).
+    "pub_date": ("publication_date", "pub_date", "发布日期", "date", "issuance_date",
+                 "record_date", "成文日期", "发文日期", "生成日期"),
+    # The day the document was signed, only where a column says so.
+    "written_date": ("written_date", "issuance_date", "成文日期", "发文日期", "印发日期"),
     "year": ("year", "年份"),
     "url": ("url", "primary_source_url", "urlsource", "landing_page_url", "link", "source_url",
             "document_url"),
@@ -293,6 +297,7 @@ def record_from_mapping(row: dict, source: str,
                 break
     pub_date = pub_date or md.get("pub_date", "")
     year = int(pub_date[:4]) if pub_date else _year(text("year"))
+    written_date = parse_date(text("written_date"))
 
     agency_col, agency_raw = raw("agency")
     agency = _text(agency_raw)
@@ -300,11 +305,12 @@ def record_from_mapping(row: dict, source: str,
         agency = _agency(agency)
     agency = agency or md.get("agency", "") or agency_from_title(title)
 
-    doc_no = normalize_doc_no(text("doc_no")) or md.get("doc_no", "") or doc_no_in_head(body, title)
+    doc_no = doc_no_value(text("doc_no")) or md.get("doc_no", "") or doc_no_in_head(body, title)
 
     return Record(
         title=title, body=body, source=source, url=text("url"), agency=agency,
-        pub_date=pub_date, year=year, index_no=text("index_no"), doc_no=doc_no,
+        pub_date=pub_date, written_date=written_date, year=year, index_no=text("index_no"),
+        doc_no=doc_no,
         classification=text("classification"), validity=text("validity"),
         doc_type=text("doc_type") or doc_type_from_title(title), scope=text("scope"),
         publish_mode=text("publish_mode"), attachments=_attachments(raw("attachments")[1]))
@@ -315,6 +321,19 @@ def record_from_mapping(row: dict, source: str,
 def _is_derived_text(row: dict, fmap: dict[str, str]) -> bool:
     keys = {str(k).lower() for k in row}
     return not fmap and keys >= _DERIVED_TEXT_KEYS
+
+
+# Columns that say a row is a link (a crawler's list of a page's links: type, href,
+# text, kind...), not a document.
+_LINK_KEYS = frozenset(("href", "anchor", "link_text", "rel"))
+_TITLE_OR_TEXT_KEYS = frozenset(c for f in ("title", "body") for c in COLUMNS[f]) - {"text"}
+
+
+def _is_link_list(row: dict, fmap: dict[str, str]) -> bool:
+    """A file of links: an href-like column, and no title or body column besides a
+    link's own "text"."""
+    keys = {str(k).strip().lower() for k in row}
+    return not fmap and bool(keys & _LINK_KEYS) and not keys & _TITLE_OR_TEXT_KEYS
 
 
 def _rows_to_records(rows: Iterable[tuple[str, object]], path: str, fmap: dict[str, str],
@@ -330,6 +349,9 @@ def _rows_to_records(rows: Iterable[tuple[str, object]], path: str, fmap: dict[s
         if first and _is_derived_text(row, fmap):
             yield Skipped(path, "derived-text",
                           "text extracted from pages that are indexed from their HTML")
+            return
+        if first and _is_link_list(row, fmap):
+            yield Skipped(path, "link-list", "a list of a page's links, not documents")
             return
         first = False
         yield record_from_mapping(row, source, fmap)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 
 from indexer import selectors as S
-from indexer.fields import doc_type_from_title, normalize_doc_no, parse_date
+from indexer.agencies import resolve as resolve_agency
+from indexer.fields import (
+    doc_no_value,
+    doc_type_from_title,
+    find_doc_no,
+    parse_date,
+    signature,
+)
 from indexer.readers import Skipped
 from indexer.record import Record
 
@@ -63,7 +70,7 @@ def parse_labels(lines: list[str]) -> list[tuple[str, str]]:
             value = value[0] if value[0].strip() else (value[1] if len(value) > 1 else "")
         value = _VALUE_TAIL.sub("", _SPACES.sub(" ", value.replace("\n", " "))).strip()
         value = value.strip(" |｜")
-        if _LABEL_FIELD.get(label) != "pub_date":
+        if _LABEL_FIELD.get(label) not in ("pub_date", "written_date"):
             # "来源:某局 2024-02-23 15:16": a date run into a non-date value.
             value = _TRAILING_DATE.sub("", value)
         if value in _EMPTY_VALUES:
@@ -79,17 +86,19 @@ def pick_fields(pairs: list[tuple[str, str]]) -> dict[str, str]:
         if value and label not in by_label:
             by_label[label] = value
     fields: dict[str, str] = {}
-    for label in S.DATE_LABEL_PRIORITY:
-        if parse_date(by_label.get(label, "")):
-            fields["pub_date"] = by_label[label]
-            break
+    for field, priority in (("written_date", S.WRITTEN_DATE_LABEL_PRIORITY),
+                            ("pub_date", S.PUB_DATE_LABEL_PRIORITY)):
+        for label in priority:
+            if parse_date(by_label.get(label, "")):
+                fields[field] = by_label[label]
+                break
     for label in S.AGENCY_LABEL_PRIORITY:
         if by_label.get(label):
             fields["agency"] = by_label[label]
             break
     for label, value in by_label.items():
         field = S.LABELS.get(label, "")
-        if field and field not in ("pub_date", "agency") and field not in fields:
+        if field and field not in ("pub_date", "written_date", "agency") and field not in fields:
             fields[field] = value
     return fields
 
@@ -101,6 +110,32 @@ def first_date_line(lines: list[str]) -> str:
             d = parse_date(line)
             if d:
                 return d
+    return ""
+
+
+_HEADER_RULE = re.compile(S.HEADER_RULE_PATTERN)
+_BREADCRUMB = re.compile(r"^(?:当前位置|您当前的位置|您现在的位置|您的位置|当前的位置)\s*[:：]")
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s or "")
+
+
+def _after_breadcrumb(line: str, title: str) -> str:
+    """A flattened page's first line often runs the breadcrumb, the heading, a dateline
+    and share links together before the text ("当前位置：首页… 标题 时间：… 微信 微博 标题正文"):
+    all of it up to the heading's last occurrence is furniture."""
+    if not _BREADCRUMB.match(line) or len(title) < 4:
+        return line
+    at = line.rfind(title)
+    return line[at + len(title):].strip() if at >= 0 else line
+
+
+def closing_date(lines: list[str]) -> str:
+    """A bare date standing alone on one of the body's last lines ("2023-05-06")."""
+    for line in reversed(lines[-4:]):
+        if len(line) <= 12 and re.fullmatch(r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}", line):
+            return parse_date(line)
     return ""
 
 
@@ -127,7 +162,8 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
     lines = [ln for ln in lines if ln]
     if not lines:
         return Skipped(source, "no-text")
-    label_idx = [i for i, ln in enumerate(lines) if _LABEL_RE.search(ln) and not _is_boiler(ln)]
+    # Header lines start with a label; a body line that mentions one ("…时间：…") does not.
+    label_idx = [i for i, ln in enumerate(lines) if _LABEL_RE.match(ln) and not _is_boiler(ln)]
     # The metadata block is the run of label lines at the top; the heading follows it.
     head_end = 0
     for i in label_idx:
@@ -135,8 +171,14 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
             head_end = i + 1
     pairs = parse_labels(lines[:head_end])
     fields = pick_fields(pairs)
-    title, title_at = "", head_end
-    for i in range(head_end, len(lines)):
+    # A rule line a few lines below the labels closes the header ("==== 正文 ===="): what
+    # lies between is the header's own notes, not the title.
+    rule = next((i for i in range(head_end, min(head_end + 4, len(lines)))
+                 if _HEADER_RULE.match(lines[i])), None)
+    start = head_end if rule is None else rule + 1
+    labelled = fields.get("title", "")
+    title, title_at = labelled, start - 1
+    for i in range(start, len(lines) if not labelled else start):
         ln = lines[i]
         if _is_boiler(ln) or ln.endswith(("：", ":")) or _LABEL_RE.search(ln):
             continue
@@ -146,14 +188,25 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
     if not title:
         return Skipped(source, "no-text", "no heading line")
     body_lines = [ln for ln in lines[title_at + 1:] if not _is_boiler(ln)]
+    if body_lines:
+        body_lines[0] = _after_breadcrumb(body_lines[0], title)
+    while body_lines and _norm(body_lines[0]) == _norm(title):
+        body_lines.pop(0)
     body = "\n".join(body_lines)
     if len(body) < 40:
         return Skipped(source, "no-text")
-    pub_date = parse_date(fields.get("pub_date", "")) or first_date_line(lines[:head_end])
+    signed_by, signed_on = signature(body_lines)
+    written_date = (parse_date(fields.get("written_date", "")) or signed_on
+                    or closing_date(body_lines))
+    pub_date = (parse_date(fields.get("pub_date", "")) or first_date_line(lines[:head_end])
+                or written_date)
+    doc_no = doc_no_value(fields.get("doc_no", "")) or find_doc_no(
+        body[:300].replace(title, "\n") if len(title) >= 4 else body[:300])
     return Record(
-        title=title, body=body, source=source, agency=fields.get("agency", ""),
-        pub_date=pub_date, index_no=fields.get("index_no", ""),
-        doc_no=normalize_doc_no(fields.get("doc_no", "")),
+        title=title, body=body, source=source, url=fields.get("url", ""),
+        agency=resolve_agency(fields.get("agency", ""), signed=signed_by, title=title),
+        pub_date=pub_date, written_date=written_date, index_no=fields.get("index_no", ""),
+        doc_no=doc_no,
         classification=fields.get("classification", ""), validity=fields.get("validity", ""),
         doc_type=doc_type_from_title(title), scope=fields.get("scope", ""),
         publish_mode=fields.get("publish_mode", ""),

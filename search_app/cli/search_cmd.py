@@ -18,6 +18,8 @@ def register(subparsers) -> None:
                     "classification: type: 文号: fields.")
     p.add_argument("query", nargs="*", metavar="QUERY", help="the query (empty: browse)")
     p.add_argument("--agency", action="append", default=[], help="filter (repeatable)")
+    p.add_argument("--region", action="append", default=[],
+                   help="province, province/city or a whole region, e.g. 浙江省/杭州市 (repeatable)")
     p.add_argument("--year", action="append", default=[], help="2020 or 2018-2020 (repeatable)")
     p.add_argument("--classification", action="append", default=[], help="filter (repeatable)")
     p.add_argument("--type", dest="doc_type", action="append", default=[],
@@ -87,7 +89,8 @@ def table(result) -> str:
 def run(args: argparse.Namespace) -> int:
     from search_app.search import QueryError, SearchRequest
 
-    filters = {k: v for k, v in (("agency", args.agency), ("year", args.year),
+    filters = {k: v for k, v in (("agency", args.agency), ("region", args.region),
+                                 ("year", args.year),
                                  ("classification", args.classification),
                                  ("doc_type", args.doc_type), ("validity", args.validity))
                if v}

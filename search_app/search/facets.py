@@ -5,6 +5,10 @@ column once per searcher into a numpy array of value codes (one entry per docume
 number, -1 for "no value"); a filter is then a boolean mask and a facet count is one
 ``np.bincount`` over the codes of the matching documents, instead of grouping hits.
 
+Region: the facet counts province/city ("浙江省/杭州市", or the province alone for a
+provincial body); a region filter matches a document whose province, province/city or
+whole region equals it.
+
 Classification: the facet lists the full hierarchical values as indexed (one entry per
 distinct value); a classification filter matches a document whose full value or whose
 top level equals the filter value, so a link to a top level works too. Filter values are
@@ -23,7 +27,8 @@ from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
 
 # Columns read into code arrays: the filters, and the classification top level.
-_CODED = ("agency", "classification", "classification_l1", "doc_type", "validity")
+_CODED = ("agency", "classification", "classification_l1", "doc_type", "validity",
+          "region", "region_l1", "region_l2")
 
 
 @dataclass
@@ -94,10 +99,14 @@ class Columns:
         if name == "classification":
             return (self.value_mask("classification", values)
                     | self.value_mask("classification_l1", values))
+        if name == "region":  # a province, a province/city or a whole region
+            return (self.value_mask("region", values) | self.value_mask("region_l1", values)
+                    | self.value_mask("region_l2", values))
         return self.value_mask(name, values)
 
     def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
-        coded = self.coded[name]
+        # The region facet counts provinces/cities: counties would scatter it.
+        coded = self.coded["region_l2" if name == "region" else name]
         codes = coded.codes[mask]
         codes = codes[codes >= 0]
         if not len(codes):
@@ -172,7 +181,13 @@ def facet(columns: Columns, name: str, mask: np.ndarray, limit: int,
         order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     top = order[:max(0, limit)]
     shown = {v for v, _ in top}
-    extra = [(v, counts.get(v, 0)) for v in chosen if v not in shown and
+
+    def count_of(v: str) -> int:
+        if name == "region":  # a chosen province counts its cities
+            return sum(c for value, c in counts.items() if value == v or value.startswith(v + "/"))
+        return counts.get(v, 0)
+
+    extra = [(v, count_of(v)) for v in chosen if v not in shown and
              (name != "year" or v.isdigit())]
     values = [FacetValue(v, c, _selected(name, v, chosen)) for v, c in top + extra]
     return Facet(name=name, values=values, distinct=len(counts))

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 # Facet fields, in display order. Filters use the same names.
-FACETS = ("agency", "year", "classification", "doc_type")
+FACETS = ("agency", "region", "year", "classification", "doc_type")
 FILTERS = FACETS + ("validity",)
 SORTS = ("relevance", "newest", "oldest")
 
@@ -62,10 +62,19 @@ class Hit:
     snippet: str = ""  # HTML-safe, matches wrapped in <mark>
     snippet_text: str = ""  # plain text, no markup
     title_html: str = ""  # HTML-safe title with matches marked
+    written_date: str = ""  # 成文日期, the day it was signed; pub_date is 发布日期
+    region: str = ""  # "省/市/县" of the agency
 
     def to_json(self) -> dict:
         """The public JSON form (``gongkai search --json`` and ``/api/search``)."""
-        d = asdict(self)
+        fields = asdict(self)
+        written = fields.pop("written_date")
+        d = {}
+        for key, value in fields.items():  # written_date beside pub_date
+            d[key] = value
+            if key == "pub_date":
+                d["written_date"] = written
+        d["region"] = d.pop("region")
         d["snippet"] = self.snippet_text
         d["snippet_html"] = self.snippet
         d.pop("snippet_text")

@@ -316,6 +316,7 @@ class WhooshBackend:
             snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words,
                                                     word_spans=body_words)
         return Hit(id=d["id"], title=d["title"], agency=d["agency"], pub_date=d["pub_date"],
+                   written_date=d["written_date"], region=d["region"],
                    year=d["year"], classification=d["classification"], doc_type=d["doc_type"],
                    doc_no=d["doc_no"], url=d["url"], source=d["source"], score=round(score, 4),
                    snippet=snippet_html, snippet_text=snippet_text,

@@ -31,7 +31,8 @@ EXPORT_MAX_ROWS = 5000
 DEPTH = MAX_RESULT_DEPTH  # deepest result one backend request pages to
 MAX_FACET_VALUES = 100  # years asked for when an export is cut by year
 FEED_SIZE = 20
-CSV_COLUMNS = ("id", "title", "agency", "pub_date", "year", "doc_no", "classification",
+CSV_COLUMNS = ("id", "title", "agency", "region", "pub_date", "written_date", "year", "doc_no",
+               "classification",
                "doc_type", "url", "permalink")
 # A cell starting with one of these is a formula to Excel (CSV injection); a leading
 # apostrophe makes it text.
@@ -122,7 +123,8 @@ def csv_export():
         yield "\ufeff" + _csv_line(CSV_COLUMNS)  # BOM: Excel reads UTF-8 Chinese only so
         for sreq, rows in slices:
             for hit in walk(sreq, rows):
-                yield _csv_line([hit.id, hit.title, hit.agency, hit.pub_date, hit.year,
+                yield _csv_line([hit.id, hit.title, hit.agency, hit.region, hit.pub_date,
+                                 hit.written_date, hit.year,
                                  hit.doc_no, hit.classification, hit.doc_type, hit.url,
                                  permalink.replace("ID", hit.id)])
 

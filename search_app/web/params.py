@@ -25,6 +25,7 @@ from search_app.search.types import (
 # URL parameter → SearchRequest.filters key. "type" reads better in a URL than doc_type.
 FILTER_PARAMS = {
     "agency": "agency",
+    "region": "region",
     "year": "year",
     "classification": "classification",
     "type": "doc_type",

@@ -16,18 +16,27 @@ from search_app.web.params import request_params
 
 FACET_LABELS = {
     "agency": "发布机构",
+    "region": "地区",
     "year": "年份",
     "classification": "主题分类",
     "doc_type": "文种",
     "validity": "有效性",
 }
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
+# What the document page says when a document's text is not on its page.
+BODY_KIND_NOTES = {
+    "attachment": "本文件正文在附件中，页面上没有正文文字。",
+    "images": "本文件正文为图片，没有可检索的文字；标题和元数据可检索。",
+    "none": "原页面上没有正文文字；标题和元数据可检索。",
+}
 
 # Metadata rows of the document page, in the order disclosure pages print them.
 METADATA_LABELS = (
     ("index_no", "索引号"),
     ("classification", "主题分类"),
     ("agency", "发布机构"),
+    ("region", "地区"),
+    ("written_date", "成文日期"),
     ("pub_date", "发布日期"),
     ("doc_no", "文号"),
     ("doc_type", "文种"),
@@ -115,4 +124,5 @@ def register_template_helpers(app) -> None:
                                    source_label=source_label)
     app.jinja_env.globals.update(
         search_url=search_url, hidden_params=hidden_params, example=example,
-        facet_labels=FACET_LABELS, metadata_labels=METADATA_LABELS)
+        facet_labels=FACET_LABELS, metadata_labels=METADATA_LABELS,
+        body_kind_notes=BODY_KIND_NOTES)

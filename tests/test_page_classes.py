@@ -1,0 +1,82 @@
+"""Classes of pages that portals nobody had looked at showed, each on a real page from the
+development corpus (tests/fixtures/classes/PROVENANCE.md): crawler text renderings with a
+header block, link lists beside pages, image-only articles, and notices *about* annual
+reports. Expected values were read from the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.ingest import records_from_file
+from indexer.readers import Skipped
+from indexer.readers.html_page import parse_html
+from indexer.record import Record
+
+CLASSES = Path(__file__).parent / "fixtures" / "classes"
+
+
+def _one(name: str) -> Record | Skipped:
+    results = records_from_file(CLASSES / name)
+    assert len(results) == 1, results
+    return results[0]
+
+
+@pytest.fixture(scope="module")
+def rendering() -> Record:
+    rec = _one("pingtan_4739_page.txt")
+    assert isinstance(rec, Record), rec
+    return rec
+
+
+def test_a_crawler_rendering_takes_its_title_from_the_title_header_line(rendering):
+    assert rendering.title == "平潭综合实验区管委会关于加强饮用水水源保护区保护管理的通告"
+
+
+def test_a_crawler_rendering_takes_its_url_from_the_source_link_line(rendering):
+    assert rendering.url == "https://www.pingtan.gov.cn/zwgk/zxwj/qgwhwj/201603/t20160325_4739.htm"
+
+
+def test_a_crawler_rendering_body_starts_after_the_breadcrumb_and_heading(rendering):
+    assert rendering.body.startswith("岚综管综〔2016〕52号 根据《中华人民共和国环境环保法》")
+    for furniture in ("当前位置", "标题:", "原文链接", "本地目录", "links.tsv", "====", "QQ空间"):
+        assert furniture not in rendering.body
+
+
+def test_a_site_name_in_the_agency_line_gives_way_to_the_signature(rendering):
+    # 发布机构: 中国平潭 names the site; the document is signed 平潭综合实验区管委会.
+    assert rendering.agency == "平潭综合实验区管理委员会"
+    assert rendering.region == "福建省/福州市/平潭县"
+
+
+def test_a_crawler_rendering_has_both_dates_and_the_doc_no_from_its_text(rendering):
+    assert (rendering.pub_date, rendering.written_date) == ("2016-03-25", "2016-03-24")
+    assert rendering.doc_no == "岚综管综〔2016〕52号"
+
+
+def test_a_notice_about_annual_reports_is_a_notice_not_a_report():
+    rec = _one("pingtan_80968_page.txt")
+    assert isinstance(rec, Record), rec
+    assert rec.title == "国务院办公厅政府信息与政务公开办公室 关于政府信息公开工作年度报告有关事项的通知"
+    assert rec.doc_type == "通知"
+    assert rec.agency == "国务院办公厅政府信息与政务公开办公室"  # the title's issuer
+    assert rec.region == ""  # a national body
+
+
+def test_a_list_of_a_pages_links_is_skipped_whole_not_read_row_by_row():
+    skipped = _one("pingtan_links.tsv")
+    assert isinstance(skipped, Skipped)
+    assert skipped.reason == "link-list"
+
+
+def test_an_image_only_article_is_a_document_that_says_it_has_no_text():
+    name = "www.beijing.gov.cn_8bbfd43129.html"
+    rec = parse_html((CLASSES / name).read_bytes(), name,
+                     "https://www.beijing.gov.cn/zhengce/zcjd/202607/t20260708_4751739.html")
+    assert isinstance(rec, Record), rec
+    assert rec.title == "一图读懂：《北京市全域土地综合整治工作规范（试行）》"
+    assert (rec.pub_date, rec.agency, rec.region) == ("2026-07-07", "北京市住房和城乡建设委员会",
+                                                      "北京市")
+    assert rec.body_kind == "images"
+    assert rec.body == ""
