@@ -32,6 +32,9 @@ from indexer.schema import build_schema
 from indexer.segment import USERDICT
 
 META_FILE = "gongkai.json"
+# Opening an index while a writer commits can find the files it listed already replaced
+# by the next commit's; each retry sees a newer commit, so a few always suffice.
+OPEN_ATTEMPTS = 8
 INDEX_NAME = "MAIN"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,9 +78,23 @@ def resolve(index_dir: str | os.PathLike) -> Path:
     return Path(os.path.realpath(index_dir))
 
 
+def _retrying(fn):
+    """*fn()*, again when it finds an index file gone: a commit renamed a newer table of
+    contents into place (and removed the older one and the segments it merged away)
+    between Whoosh listing the files and reading them. Each attempt sees a newer commit."""
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            return fn()
+        except FileNotFoundError:
+            if attempt == OPEN_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def exists(index_dir: str | os.PathLike) -> bool:
     real = resolve(index_dir)
-    return real.is_dir() and whoosh_index.exists_in(str(real), indexname=INDEX_NAME)
+    return real.is_dir() and _retrying(
+        lambda: whoosh_index.exists_in(str(real), indexname=INDEX_NAME))
 
 
 def read_meta(real_dir: Path) -> dict:
@@ -103,7 +120,7 @@ def open_index(index_dir: str | os.PathLike):
     if not exists(index_dir):
         raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
     check_compatible(real)
-    return whoosh_index.open_dir(str(real), indexname=INDEX_NAME)
+    return _retrying(lambda: whoosh_index.open_dir(str(real), indexname=INDEX_NAME))
 
 
 def new_generation(index_dir: str | os.PathLike) -> Path:

@@ -73,7 +73,21 @@ def run_index(index_dir: Path, paths, *extra: str, timeout: float = 600,
 
 
 def read_ids(index_dir: Path) -> list[str]:
-    """Every stored id in the index as one searcher sees it (duplicates kept)."""
+    """Every stored id in the index as one searcher sees it (duplicates kept).
+
+    A searcher opened while a writer commits can find a segment file it listed already
+    merged away by the next commit; like the backend, it then opens again (the next
+    attempt sees a newer commit), a bounded number of times."""
+    for attempt in range(store.OPEN_ATTEMPTS):
+        try:
+            return _read_ids_once(index_dir)
+        except FileNotFoundError:
+            if attempt == store.OPEN_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_ids_once(index_dir: Path) -> list[str]:
     ix = store.open_index(index_dir)
     try:
         with ix.searcher() as s:

@@ -148,3 +148,39 @@ def test_a_missing_path_is_reported_before_the_index_is_touched(tmp_path):
     with pytest.raises(FileNotFoundError):
         index_paths(tmp_path / "ix", [tmp_path / "nope"], procs=1)
     assert not (tmp_path / "ix").exists()
+
+
+def test_opening_an_index_whose_toc_a_commit_just_replaced_reads_the_newer_one(tmp_path,
+                                                                             monkeypatch):
+    from whoosh import index as whoosh_index
+
+    path = tmp_path / "ix"
+    build_index(path, real_records()[:3])
+    real_open, calls = whoosh_index.open_dir, []
+
+    def racing(*args, **kwargs):  # the first look finds its TOC gone, as mid-commit
+        calls.append(1)
+        if len(calls) == 1:
+            raise FileNotFoundError("_MAIN_2.toc")
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(store.whoosh_index, "open_dir", racing)
+    ix = store.open_index(path)
+    assert ix.doc_count() == 3 and len(calls) >= 2
+    ix.close()
+
+
+def test_an_index_whose_files_keep_vanishing_is_an_error_after_a_few_attempts(tmp_path,
+                                                                              monkeypatch):
+    path = tmp_path / "ix"
+    build_index(path, real_records()[:3])
+    calls = []
+
+    def gone(*args, **kwargs):
+        calls.append(1)
+        raise FileNotFoundError("_MAIN_2.toc")
+
+    monkeypatch.setattr(store.whoosh_index, "open_dir", gone)
+    with pytest.raises(FileNotFoundError):
+        store.open_index(path)
+    assert len(calls) == store.OPEN_ATTEMPTS  # given up in the existence check
