@@ -70,6 +70,12 @@ def test_a_list_of_a_pages_links_is_skipped_whole_not_read_row_by_row():
     assert skipped.reason == "link-list"
 
 
+def test_a_table_of_files_with_no_title_or_text_column_is_skipped_whole():
+    skipped = _one("pingtan_MANIFEST.tsv")
+    assert isinstance(skipped, Skipped)
+    assert skipped.reason == "no-document-columns"
+
+
 def test_an_image_only_article_is_a_document_that_says_it_has_no_text():
     name = "www.beijing.gov.cn_8bbfd43129.html"
     rec = parse_html((CLASSES / name).read_bytes(), name,

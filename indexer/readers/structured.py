@@ -329,6 +329,13 @@ _LINK_KEYS = frozenset(("href", "anchor", "link_text", "rel"))
 _TITLE_OR_TEXT_KEYS = frozenset(c for f in ("title", "body") for c in COLUMNS[f]) - {"text"}
 
 
+def _has_document_columns(row: dict, fmap: dict[str, str]) -> bool:
+    if "title" in fmap or "body" in fmap:
+        return True
+    keys = {str(k).strip().lstrip("\ufeff").lower() for k in row if k is not None}
+    return bool(keys & (set(COLUMNS["title"]) | set(COLUMNS["body"])))
+
+
 def _is_link_list(row: dict, fmap: dict[str, str]) -> bool:
     """A file of links: an href-like column, and no title or body column besides a
     link's own "text"."""
@@ -352,6 +359,12 @@ def _rows_to_records(rows: Iterable[tuple[str, object]], path: str, fmap: dict[s
             return
         if first and _is_link_list(row, fmap):
             yield Skipped(path, "link-list", "a list of a page's links, not documents")
+            return
+        if first and not _has_document_columns(row, fmap):
+            # A manifest, an index of files, a table of figures: rows that name no title
+            # and carry no text are not documents, and the file says so once.
+            names = ", ".join(str(k) for k in list(row)[:6])
+            yield Skipped(path, "no-document-columns", f"no title or text column ({names})")
             return
         first = False
         yield record_from_mapping(row, source, fmap)
