@@ -78,22 +78,23 @@ def resolve(index_dir: str | os.PathLike) -> Path:
     return Path(os.path.realpath(index_dir))
 
 
-def _retrying(fn):
+def retrying(fn):
     """*fn()*, again when it finds an index file gone: a commit renamed a newer table of
     contents into place (and removed the older one and the segments it merged away)
-    between Whoosh listing the files and reading them. Each attempt sees a newer commit."""
+    between Whoosh listing the files and reading them. Each attempt sees a newer commit.
+    Only a plain FileNotFoundError is retried: a missing index (IndexMissing) is final."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
             return fn()
-        except FileNotFoundError:
-            if attempt == OPEN_ATTEMPTS - 1:
+        except FileNotFoundError as exc:
+            if type(exc) is not FileNotFoundError or attempt == OPEN_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
 def exists(index_dir: str | os.PathLike) -> bool:
     real = resolve(index_dir)
-    return real.is_dir() and _retrying(
+    return real.is_dir() and retrying(
         lambda: whoosh_index.exists_in(str(real), indexname=INDEX_NAME))
 
 
@@ -120,7 +121,7 @@ def open_index(index_dir: str | os.PathLike):
     if not exists(index_dir):
         raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
     check_compatible(real)
-    return _retrying(lambda: whoosh_index.open_dir(str(real), indexname=INDEX_NAME))
+    return retrying(lambda: whoosh_index.open_dir(str(real), indexname=INDEX_NAME))
 
 
 def new_generation(index_dir: str | os.PathLike) -> Path:

@@ -78,13 +78,7 @@ def read_ids(index_dir: Path) -> list[str]:
     A searcher opened while a writer commits can find a segment file it listed already
     merged away by the next commit; like the backend, it then opens again (the next
     attempt sees a newer commit), a bounded number of times."""
-    for attempt in range(store.OPEN_ATTEMPTS):
-        try:
-            return _read_ids_once(index_dir)
-        except FileNotFoundError:
-            if attempt == store.OPEN_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return store.retrying(lambda: _read_ids_once(index_dir))
 
 
 def _read_ids_once(index_dir: Path) -> list[str]:

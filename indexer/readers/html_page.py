@@ -40,6 +40,7 @@ from indexer.readers.text_page import (
     is_boilerplate_line,
     parse_labels,
     pick_fields,
+    without_spaces,
 )
 from indexer.record import Record
 
@@ -141,11 +142,12 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     images = len(content.find_all("img"))
 
     labels, meta_els = _collect_labels(soup, content, title_el)
-    labelled = _SPACES_RE.sub(" ", pick_fields(labels).get("title", "")).strip()
+    fields = pick_fields(labels)
+    labelled = fields.get("title", "").strip()
     # A 标题 row in the metadata block is the document's own statement of its title: it
     # beats a heading chosen by position (a banner, a credit line, a heading split over
     # lines), unless the heading is that title with more after it.
-    if 4 <= len(labelled) <= 200 and not _norm(title).startswith(_norm(labelled)):
+    if 4 <= len(labelled) <= 200 and not without_spaces(title).startswith(without_spaces(labelled)):
         title = labelled
     for el in meta_els:
         if not el.decomposed:
@@ -160,7 +162,6 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         lines = _clean_lines(_lines(content), title)
     body = "\n".join(lines)
 
-    fields = pick_fields(labels)
     signed_by, signed_on = signature(lines)
     written_date = parse_date(fields.get("written_date", "")) or signed_on or closing_date(lines)
     pub_date = parse_date(fields.get("pub_date", ""))
@@ -428,10 +429,6 @@ def _densest_block(root: Tag) -> Tag | None:
 
 # --- title ------------------------------------------------------------------------------
 
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", "", s or "")
-
-
 def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
     el, text = _heading(soup, content, page_title)
     if el is not None and _is_banner(text):
@@ -441,7 +438,7 @@ def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag
         for nxt in el.find_all_next(["h1", "h2", "h3", "h4", "p", "div", "strong", "td", "span"],
                                     limit=40):
             cand = _title_text(nxt)
-            if (6 <= len(_norm(cand)) <= 200 and not _is_banner(cand)
+            if (6 <= len(without_spaces(cand)) <= 200 and not _is_banner(cand)
                     and doc_type_from_title(cand) and nxt.find("a") is None
                     and not cand.endswith(("。", "：", ":"))):
                 return nxt, cand
@@ -454,8 +451,9 @@ _BANNER = re.compile(r"(?:规范性文件|政府文件|部门文件|政策文件
 
 
 def _is_banner(text: str) -> bool:
-    t = _norm(text)
-    if parse_labels([text]) and _starts_with_label(parse_labels([text]), text):
+    t = without_spaces(text)
+    found = parse_labels([text])
+    if found and _starts_with_label(found, text):
         return True
     return bool(_BANNER.search(t)) or (looks_like_agency(t) and not doc_type_from_title(t))
 
@@ -467,7 +465,7 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
     name; the <title> (or the CMS's ArticleTitle meta) tells which heading is the
     document's.  Without a match, the last heading before the content area is taken."""
     meta_title = _meta(soup, S.TITLE_META[:2])
-    ref = _norm(meta_title or page_title)
+    ref = without_spaces(meta_title or page_title)
     order = {id(el): i for i, el in enumerate(soup.find_all(True))}
     content_at = order.get(id(content), len(order))
     matches = _select_all(soup, S.TITLE_SELECTORS)
@@ -479,7 +477,7 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
     # than a cut-short <title>); a heading the reference contains (site name around it).
     best, best_rank = None, None
     for el in candidates:
-        n = _norm(_title_text(el))
+        n = without_spaces(_title_text(el))
         if not (4 <= len(n) <= 200) or not ref:
             continue
         if n == ref:
@@ -497,7 +495,7 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
         if best_rank is None or rank < best_rank:
             best, best_rank = el, rank
     before = [el for el in headings if order.get(id(el), 0) <= content_at + 3
-              and 4 <= len(_norm(_title_text(el))) <= 200 and el.find("a") is None]
+              and 4 <= len(without_spaces(_title_text(el))) <= 200 and el.find("a") is None]
     nearest = max(before, key=lambda e: order.get(id(e), 0)) if before else None
     # A non-heading match above the main heading nearest the content is the site's name
     # repeated in <title> (a logo cell), not the document's heading.
@@ -516,7 +514,6 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
 
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_SPACES_RE = re.compile(r"[\s\u3000\xa0]+")
 
 # A date printed inside the heading element: "标题 ( 2021年07月12日 )".
 _TITLE_DATE = re.compile(r"\s*[(（]\s*\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?\s*[)）]\s*$")
@@ -575,7 +572,7 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
 
 
 def _starts_with_label(found: list[tuple[str, str]], text: str) -> bool:
-    return _norm(text).startswith(_norm(found[0][0]))
+    return without_spaces(text).startswith(without_spaces(found[0][0]))
 
 
 def _near_start(el: Tag, content: Tag) -> bool:
@@ -647,12 +644,12 @@ def _clean_lines(lines: list[str], title: str) -> list[str]:
             break  # related links to other pages follow
         if not is_boilerplate_line(ln):
             out.append(ln)
-    t = _norm(title)
-    while out and t and _norm(out[0]) == t:
+    t = without_spaces(title)
+    while out and t and without_spaces(out[0]) == t:
         out.pop(0)
     # A heading split over two or three lines (<br> inside it) repeats the title too.
     for n in (2, 3):
-        if t and len(out) > n and _norm("".join(out[:n])) == t:
+        if t and len(out) > n and without_spaces("".join(out[:n])) == t:
             del out[:n]
             break
     return out

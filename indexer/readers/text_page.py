@@ -117,7 +117,7 @@ _HEADER_RULE = re.compile(S.HEADER_RULE_PATTERN)
 _BREADCRUMB = re.compile(r"^(?:当前位置|您当前的位置|您现在的位置|您的位置|当前的位置)\s*[:：]")
 
 
-def _norm(s: str) -> str:
+def without_spaces(s: str) -> str:
     return re.sub(r"\s+", "", s or "")
 
 
@@ -190,7 +190,7 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
     body_lines = [ln for ln in lines[title_at + 1:] if not _is_boiler(ln)]
     if body_lines:
         body_lines[0] = _after_breadcrumb(body_lines[0], title)
-    while body_lines and _norm(body_lines[0]) == _norm(title):
+    while body_lines and without_spaces(body_lines[0]) == without_spaces(title):
         body_lines.pop(0)
     body = "\n".join(body_lines)
     if len(body) < 40:

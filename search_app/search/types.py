@@ -68,13 +68,13 @@ class Hit:
     def to_json(self) -> dict:
         """The public JSON form (``gongkai search --json`` and ``/api/search``)."""
         fields = asdict(self)
-        written = fields.pop("written_date")
+        beside = {"agency": "region", "pub_date": "written_date"}  # key → the one after it
+        moved = {after: fields.pop(after) for after in beside.values()}
         d = {}
-        for key, value in fields.items():  # written_date beside pub_date
+        for key, value in fields.items():
             d[key] = value
-            if key == "pub_date":
-                d["written_date"] = written
-        d["region"] = d.pop("region")
+            if key in beside:
+                d[beside[key]] = moved[beside[key]]
         d["snippet"] = self.snippet_text
         d["snippet_html"] = self.snippet
         d.pop("snippet_text")

@@ -163,20 +163,10 @@ class _Generation:
 class WhooshBackend:
     def __init__(self, index_dir: str | os.PathLike):
         self.index_dir = Path(index_dir)
-        for attempt in range(store.OPEN_ATTEMPTS):
-            try:
-                real, ix = _open_index(self.index_dir)
-                gen = _Generation(real, ix)
-                break
-            except IndexMissing:
-                raise
-            except FileNotFoundError:
-                # Opened while a writer committed: the files listed were replaced by the
-                # next commit's (see store.OPEN_ATTEMPTS). Open again.
-                if attempt == store.OPEN_ATTEMPTS - 1:
-                    raise
+        # Opened while a writer commits, the files listed can be replaced by the next
+        # commit's: open again (store.retrying).
+        self._gen = store.retrying(lambda: _Generation(*_open_index(self.index_dir)))
         self._lock = threading.Lock()
-        self._gen = gen
         self._checked = time.monotonic()
         self._closed = False
 
