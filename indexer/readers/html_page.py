@@ -28,12 +28,21 @@ from indexer.fields import (
     doc_no_value,
     doc_type_from_title,
     find_doc_no,
-    looks_like_agency,
     normalize_doc_no,
     parse_date,
     signature,
 )
 from indexer.readers import Skipped
+from indexer.readers.html_dom import (
+    SPACES,
+    inside,
+    link_density,
+    meta_content,
+    plain,
+    select_all,
+    text_lines,
+)
+from indexer.readers.html_title import find_title, starts_with_label
 from indexer.readers.text_page import (
     closing_date,
     first_date_line,
@@ -44,13 +53,6 @@ from indexer.readers.text_page import (
 )
 from indexer.record import Record
 
-_BLOCK_TAGS = frozenset((
-    "p", "div", "br", "tr", "td", "th", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "ul", "ol", "dl", "section", "article", "blockquote", "pre", "hr", "center",
-    "form", "header", "footer", "aside", "main", "figure", "figcaption", "caption", "tbody",
-    "thead", "address", "nav",
-))
-_SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u200b\ufeff]+")
 _TAG_HINT = re.compile(r"<\s*(?:!doctype|html|head|body|div|p|script|meta|title|table|span|a)\b",
                        re.I)
 # An assignment to the page's location (not a read of it, nor "location=yes" in the
@@ -117,7 +119,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         c.extract()
 
     body_el = soup.body or soup
-    all_text = _plain(body_el)
+    all_text = plain(body_el)
     if len(all_text) < 200 and any(t in all_text for t in S.ERROR_PAGE_TEXTS):
         return Skipped(source, "error-page", all_text[:60])
     if redirect is not None and len(all_text) < 200:
@@ -137,7 +139,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         # is told apart from a list page below.
         content = soup.new_tag("div")
 
-    title_el, title = _find_title(soup, content, page_title)
+    title_el, title = find_title(soup, content, page_title)
     attachments = _attachments(content, base)
     images = len(content.find_all("img"))
 
@@ -157,9 +159,9 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     lines: list[str] = []
     if not content.decomposed:
         _strip_boilerplate(content)
-        if title_el is not None and not title_el.decomposed and _inside(title_el, content):
+        if title_el is not None and not title_el.decomposed and inside(title_el, content):
             title_el.decompose()
-        lines = _clean_lines(_lines(content), title)
+        lines = _clean_lines(text_lines(content), title)
     body = "\n".join(lines)
 
     signed_by, signed_on = signature(lines)
@@ -184,7 +186,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     if not doc_no:
         doc_no = _doc_no_from_head(lines)
     agency = resolve_agency(fields.get("agency", "") or _meta_agency(soup),
-                            owner=site_owner(all_text) or site_owner(_meta(soup, S.SITE_META)),
+                            owner=site_owner(all_text) or site_owner(meta_content(soup, S.SITE_META)),
                             signed=signed_by, title=title)
 
     return Record(
@@ -263,16 +265,8 @@ def _page_url(soup: BeautifulSoup) -> str:
     return ""
 
 
-def _meta(soup: BeautifulSoup, names: tuple[str, ...]) -> str:
-    for name in names:
-        meta = soup.find("meta", attrs={"name": name}) or soup.find("meta", attrs={"property": name})
-        if meta and (meta.get("content") or "").strip():
-            return _SPACES.sub(" ", meta["content"]).strip()
-    return ""
-
-
 def _meta_date(soup: BeautifulSoup) -> str:
-    return parse_date(_meta(soup, S.DATE_META))
+    return parse_date(meta_content(soup, S.DATE_META))
 
 
 # CMSs fill the "source" meta with the site or column name as often as with an agency.
@@ -280,7 +274,7 @@ _AGENCY_END = re.compile(r"(?:局|委|委员会|政府|办公室|办公厅|中�
 
 
 def _meta_agency(soup: BeautifulSoup) -> str:
-    value = _meta(soup, S.AGENCY_META)
+    value = meta_content(soup, S.AGENCY_META)
     if value.endswith(("网站", "网")) or not _AGENCY_END.search(value):
         return ""
     return value
@@ -289,7 +283,7 @@ def _meta_agency(soup: BeautifulSoup) -> str:
 def _page_title(soup: BeautifulSoup) -> str:
     """The <title> without the site name the CMS appends to it."""
     t = soup.title.get_text(" ", strip=True) if soup.title else ""
-    t = _SPACES.sub(" ", t).strip()
+    t = SPACES.sub(" ", t).strip()
     for pat in _TITLE_SUFFIX:
         stripped = pat.sub("", t)
         if len(stripped) >= 4:
@@ -319,84 +313,22 @@ def _link_count(soup: BeautifulSoup) -> int:
     return len(soup.find_all("a", href=True))
 
 
-# --- text rendering ---------------------------------------------------------------------
-
-def _plain(el: Tag) -> str:
-    return _SPACES.sub(" ", el.get_text(" ", strip=True)).strip()
-
-
-def _lines(el: Tag) -> list[str]:
-    """Text of *el* with a line break at every block boundary (paragraphs, cells, <br>)."""
-    parts: list[str] = []
-    for node in el.descendants:
-        if isinstance(node, NavigableString):
-            if not isinstance(node, Comment):
-                parts.append(str(node).replace("\n", " "))
-        elif isinstance(node, Tag) and node.name in _BLOCK_TAGS:
-            parts.append("\n")
-            # A block's end is found lazily: a break before the next block is enough,
-            # because consecutive breaks collapse below.
-    text = "".join(parts)
-    out = []
-    for line in text.split("\n"):
-        line = _SPACES.sub(" ", line).strip()
-        if line:
-            out.append(line)
-    return out
-
-
-def _link_density(el: Tag) -> float:
-    text = len(_plain(el)) or 1
-    links = sum(len(_plain(a)) for a in el.find_all("a"))
-    return links / text
-
-
-def _inside(el: Tag, container: Tag) -> bool:
-    return any(p is container for p in el.parents)
-
-
-# --- selectors --------------------------------------------------------------------------
-
-def _parse_selector(sel: str) -> tuple[str, str, frozenset[str]]:
-    """(tag, id, classes) of a simple selector: "tag", "#id", ".a", ".a.b", "tag.a"."""
-    m = re.fullmatch(r"([a-z0-9]*)(?:#([\w-]+))?((?:\.[\w-]+)*)", sel, re.I)
-    if not m:
-        raise ValueError(f"unsupported selector {sel!r}")
-    classes = frozenset(c for c in m.group(3).split(".") if c)
-    return m.group(1).lower(), m.group(2) or "", classes
-
-
-def _select_all(root: Tag, sels: tuple[str, ...]) -> dict[str, list[Tag]]:
-    """Elements matching each simple selector, in document order, in one pass over the tree.
-    (soupsieve's select() walks the tree once per selector: seconds on a 400 KB portal page.)"""
-    parsed = [(sel, *_parse_selector(sel)) for sel in sels]
-    out: dict[str, list[Tag]] = {sel: [] for sel in sels}
-    for el in root.find_all(True):
-        el_id = el.get("id") or ""
-        el_classes = el.get("class") or ()
-        for sel, tag, id_, classes in parsed:
-            if ((not tag or el.name == tag) and (not id_ or el_id == id_)
-                    and (not classes or classes.issubset(el_classes))):
-                out[sel].append(el)
-    return out
-
-
 # --- content area -----------------------------------------------------------------------
 
 def _find_content(soup: BeautifulSoup) -> Tag | None:
-    matches = _select_all(soup, S.CONTENT_SELECTORS)
+    matches = select_all(soup, S.CONTENT_SELECTORS)
     for sel in S.CONTENT_SELECTORS:
         for el in matches[sel]:
-            if len(_plain(el)) >= _MIN_TEXT and _link_density(el) < _MAX_LINK_DENSITY:
+            if len(plain(el)) >= _MIN_TEXT and link_density(el) < _MAX_LINK_DENSITY:
                 # A wrapper selector (".content") may hold the whole page: use the densest
                 # block inside it instead when that block carries most of the text.
                 inner = _densest_block(el)
-                if inner is not None and len(_plain(inner)) >= 0.6 * len(_plain(el)):
+                if inner is not None and len(plain(inner)) >= 0.6 * len(plain(el)):
                     return inner if _contains_paragraphs(inner) else el
                 return el
     block = _densest_block(soup.body or soup)
     # A "densest block" that is mostly links is a menu or a list, not an article.
-    if block is not None and _link_density(block) >= _MAX_LINK_DENSITY:
+    if block is not None and link_density(block) >= _MAX_LINK_DENSITY:
         return None
     return block
 
@@ -417,110 +349,14 @@ def _densest_block(root: Tag) -> Tag | None:
                                                             "b", "section", "center", "h3",
                                                             "h4", "table"):
                 if child.name == "table":
-                    score += len(_plain(child)) // 2
+                    score += len(plain(child)) // 2
                 else:
-                    score += len(_plain(child)) - sum(len(_plain(a)) for a in child.find_all("a"))
+                    score += len(plain(child)) - sum(len(plain(a)) for a in child.find_all("a"))
         if score > best_score:
             best, best_score = el, score
     if best is None or best_score < _MIN_TEXT:
         return None
     return best
-
-
-# --- title ------------------------------------------------------------------------------
-
-def _find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
-    el, text = _heading(soup, content, page_title)
-    if el is not None and _is_banner(text):
-        # A banner above the heading ("XX市发展和改革委员会行政规范性文件") or a credit
-        # line ("来源：XX局"): the document's heading is the next line that names a kind
-        # of document.
-        for nxt in el.find_all_next(["h1", "h2", "h3", "h4", "p", "div", "strong", "td", "span"],
-                                    limit=40):
-            cand = _title_text(nxt)
-            if (6 <= len(without_spaces(cand)) <= 200 and not _is_banner(cand)
-                    and doc_type_from_title(cand) and nxt.find("a") is None
-                    and not cand.endswith(("。", "：", ":"))):
-                return nxt, cand
-    return el, text
-
-
-# What a banner says: a site's or a column's name, an agency's name alone, a label line.
-_BANNER = re.compile(r"(?:规范性文件|政府文件|部门文件|政策文件|信息公开|政务公开|专栏|专题|文件库|"
-                     r"政策法规|文件)$")
-
-
-def _is_banner(text: str) -> bool:
-    t = without_spaces(text)
-    found = parse_labels([text])
-    if found and _starts_with_label(found, text):
-        return True
-    return bool(_BANNER.search(t)) or (looks_like_agency(t) and not doc_type_from_title(t))
-
-
-def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | None, str]:
-    """The document's own heading element and its text.
-
-    The heading is preferred to <title>, which is often cut short or carries the site
-    name; the <title> (or the CMS's ArticleTitle meta) tells which heading is the
-    document's.  Without a match, the last heading before the content area is taken."""
-    meta_title = _meta(soup, S.TITLE_META[:2])
-    ref = without_spaces(meta_title or page_title)
-    order = {id(el): i for i, el in enumerate(soup.find_all(True))}
-    content_at = order.get(id(content), len(order))
-    matches = _select_all(soup, S.TITLE_SELECTORS)
-    candidates: list[Tag] = [el for sel in S.TITLE_SELECTORS for el in matches[sel]]
-    headings = [el for el in candidates if el.find_parent("a") is None]
-    candidates = headings + soup.find_all(["strong", "b", "p", "div", "td", "span", "font"],
-                                          limit=5000)
-    # Rank: the exact reference text; the smallest element containing it (a heading longer
-    # than a cut-short <title>); a heading the reference contains (site name around it).
-    best, best_rank = None, None
-    for el in candidates:
-        n = without_spaces(_title_text(el))
-        if not (4 <= len(n) <= 200) or not ref:
-            continue
-        if n == ref:
-            rank = (0, 0)
-        elif len(ref) >= 8 and ref in n and len(n) <= len(ref) + 60:
-            rank = (1, len(n))
-        elif len(n) >= 8 and n in ref:
-            rank = (2, -len(n))
-        else:
-            continue
-        if best_rank is not None and rank >= best_rank:
-            continue
-        if el.name == "a" or el.find_parent("a") is not None or _link_density(el) > 0.5:
-            continue  # a menu entry or a link to another page
-        if best_rank is None or rank < best_rank:
-            best, best_rank = el, rank
-    before = [el for el in headings if order.get(id(el), 0) <= content_at + 3
-              and 4 <= len(without_spaces(_title_text(el))) <= 200 and el.find("a") is None]
-    nearest = max(before, key=lambda e: order.get(id(e), 0)) if before else None
-    # A non-heading match above the main heading nearest the content is the site's name
-    # repeated in <title> (a logo cell), not the document's heading.
-    overridden = (best is not None and nearest is not None and best.name not in _HEADINGS
-                  and nearest.name in ("h1", "h2")
-                  and order.get(id(best), 0) < order.get(id(nearest), 0))
-    if best is not None and best_rank[0] < 2 and not overridden:
-        return best, _title_text(best)
-    if nearest is not None:
-        return nearest, _title_text(nearest)
-    if best is not None:
-        return best, _title_text(best)
-    if meta_title:
-        return None, meta_title
-    return None, page_title
-
-
-_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-
-# A date printed inside the heading element: "标题 ( 2021年07月12日 )".
-_TITLE_DATE = re.compile(r"\s*[(（]\s*\d{4}\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?\s*[)）]\s*$")
-
-
-def _title_text(el: Tag) -> str:
-    return _TITLE_DATE.sub("", _plain(el))
 
 
 # --- metadata labels --------------------------------------------------------------------
@@ -539,28 +375,28 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
                              "section"]):
         if id(el) in seen:
             continue
-        text = _plain(el)
+        text = plain(el)
         if not text or len(text) > 600:
             continue
-        found = parse_labels(_lines(el))
-        if len(found) < 2 and not (found and len(text) < 80 and _starts_with_label(found, text)):
+        found = parse_labels(text_lines(el))
+        if len(found) < 2 and not (found and len(text) < 80 and starts_with_label(found, text)):
             continue
         # Skip when a child already carries the same labels (take the smallest block)...
-        if any(len(parse_labels(_lines(ch))) >= len(found)
+        if any(len(parse_labels(text_lines(ch))) >= len(found)
                for ch in el.find_all(["table", "ul", "ol", "dl", "div", "p", "li"],
                                      recursive=False)):
             continue
         # ...and when it sits inside the body past its first lines (a label in prose).
-        if _inside(el, content) and not _near_start(el, content):
+        if inside(el, content) and not _near_start(el, content):
             continue
-        if (title_el is not None and _inside(title_el, el)
-                             and len(text) > len(_plain(title_el)) + 150):
+        if (title_el is not None and inside(title_el, el)
+                             and len(text) > len(plain(title_el)) + 150):
             continue
         if len(found) == 1 and not found[0][1]:
             # A label cell on its own ("<td>主题分类：</td><td>城乡建设</td>"): the value is
             # the next cell.
             nxt = el.find_next_sibling()
-            value = _plain(nxt) if nxt is not None else ""
+            value = plain(nxt) if nxt is not None else ""
             if value and len(value) <= 100 and not parse_labels([value]):
                 found = [(found[0][0], value)]
                 blocks.append(nxt)
@@ -569,10 +405,6 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
         for d in el.find_all(True):
             seen.add(id(d))
     return pairs, blocks
-
-
-def _starts_with_label(found: list[tuple[str, str]], text: str) -> bool:
-    return without_spaces(text).startswith(without_spaces(found[0][0]))
 
 
 def _near_start(el: Tag, content: Tag) -> bool:
@@ -598,7 +430,7 @@ def _date_near_title(soup: BeautifulSoup, title_el: Tag | None, content: Tag) ->
         if node is content:
             break
         if isinstance(node, NavigableString):
-            s = _SPACES.sub(" ", str(node)).strip()
+            s = SPACES.sub(" ", str(node)).strip()
             if s:
                 lines.append(s)
         if len(lines) > 30:
@@ -626,11 +458,11 @@ def _strip_boilerplate(content: Tag) -> None:
     for tag in content.find_all(list(S.BOILERPLATE_TAGS)):
         if not tag.decomposed:
             tag.decompose()
-    matches = _select_all(content, S.BOILERPLATE_SELECTORS)
+    matches = select_all(content, S.BOILERPLATE_SELECTORS)
     for sel in S.BOILERPLATE_SELECTORS:
         for el in matches[sel]:
             # A class such as "top" or "print" on a wrapper of real text is not furniture.
-            if not el.decomposed and len(_plain(el)) < 300:
+            if not el.decomposed and len(plain(el)) < 300:
                 el.decompose()
 
 
@@ -671,6 +503,6 @@ def _attachments(content: Tag, base: str) -> list[dict]:
             if absolute in seen:
                 continue
             seen.add(absolute)
-            title = _plain(a) or a.get("title", "") or href.rsplit("/", 1)[-1]
+            title = plain(a) or a.get("title", "") or href.rsplit("/", 1)[-1]
             out.append({"title": title, "url": absolute})
     return out
