@@ -28,6 +28,7 @@ from indexer.fields import (
     doc_no_value,
     doc_type_from_title,
     find_doc_no,
+    looks_like_agency,
     normalize_doc_no,
     parse_date,
     signature,
@@ -478,6 +479,11 @@ def _clean_lines(lines: list[str], title: str) -> list[str]:
             out.append(ln)
     t = without_spaces(title)
     while out and t and without_spaces(out[0]) == t:
+        out.pop(0)
+    # The issuer's line of a heading set as two lines ("XX县人民政府" / "关于…"), when
+    # only the second was the heading element.
+    if out and len(out[0]) < len(t) and t.startswith(without_spaces(out[0])) \
+            and looks_like_agency(without_spaces(out[0])):
         out.pop(0)
     # A heading split over two or three lines (<br> inside it) repeats the title too.
     for n in (2, 3):

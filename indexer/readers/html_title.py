@@ -14,7 +14,7 @@ import re
 from bs4 import BeautifulSoup, Tag
 
 from indexer import selectors as S
-from indexer.fields import doc_type_from_title, looks_like_agency
+from indexer.fields import DOC_NO_RE, doc_type_from_title, looks_like_agency
 from indexer.readers.html_dom import link_density, meta_content, plain, select_all
 from indexer.readers.text_page import parse_labels, without_spaces
 
@@ -36,6 +36,13 @@ def find_title(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag 
                     and doc_type_from_title(cand) and nxt.find("a") is None
                     and not cand.endswith(("。", "：", ":"))):
                 return nxt, cand
+    if el is not None and without_spaces(text).startswith("关于"):
+        # A heading set as two lines of the same kind, the issuer's name above "关于…的通知"
+        # (the red-headed layout): the title is both lines.
+        prev = el.find_previous_sibling()
+        issuer = without_spaces(plain(prev)) if prev is not None and prev.name == el.name else ""
+        if 4 <= len(issuer) <= 40 and looks_like_agency(issuer) and prev.find("a") is None:
+            return el, issuer + without_spaces(text)
     return el, text
 
 
@@ -57,10 +64,12 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
 
     The heading is preferred to <title>, which is often cut short or carries the site
     name; the <title> (or the CMS's ArticleTitle meta) tells which heading is the
-    document's.  Without a match, the last heading before the content area is taken."""
+    document's.  Without a match, the line near the text with the most evidence of being
+    a heading, else the last heading element before the content area."""
     meta_title = meta_content(soup, S.TITLE_META[:2])
     ref = without_spaces(meta_title or page_title)
-    order = {id(el): i for i, el in enumerate(soup.find_all(True))}
+    all_els = soup.find_all(True)
+    order = {id(el): i for i, el in enumerate(all_els)}
     content_at = order.get(id(content), len(order))
     matches = select_all(soup, S.TITLE_SELECTORS)
     candidates: list[Tag] = [el for sel in S.TITLE_SELECTORS for el in matches[sel]]
@@ -98,6 +107,12 @@ def _heading(soup: BeautifulSoup, content: Tag, page_title: str) -> tuple[Tag | 
                   and order.get(id(best), 0) < order.get(id(nearest), 0))
     if best is not None and best_rank[0] < 2 and not overridden:
         return best, title_text(best)
+    # No heading agrees with <title>: weigh the evidence of each line near the text.
+    scored = _scored_heading(all_els, order, content, content_at, ref)
+    if scored is not None and (nearest is None or _evidence(nearest, content, ref) is None
+                               or _evidence(scored, content, ref)
+                               > _evidence(nearest, content, ref)):
+        return scored, title_text(scored)
     if nearest is not None:
         return nearest, title_text(nearest)
     if best is not None:
@@ -117,3 +132,103 @@ def title_text(el: Tag) -> str:
     return _TITLE_DATE.sub("", plain(el))
 
 
+
+
+# --- a heading found by its evidence ------------------------------------------------------
+
+# How far before the content area (in elements) a heading is looked for, and how much text
+# of the content area may precede one that sits inside it (its first line).
+_WINDOW = 400
+_INSIDE_HEAD_CHARS = 80
+_HEADING_CLASS = re.compile(r"title|^tit|tit$|^bt|bt$|biaoti|headline|heading", re.I)
+_EMPHASIS_STYLE = re.compile(r"font-size\s*:\s*(?:1[6-9]|[2-9]\d)(?:\.\d+)?px|text-align\s*:\s*center"
+                             r"|font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
+_NOT_A_HEADING_END = ("。", "；", ";", "，", ",", "：", ":", "、", "？", "?")
+# An item of a list ("一、", "（二）", "3.") is a section heading inside a text, not its title.
+_ENUMERATED = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．])")
+# Below this many points a line is not taken for the heading on its evidence alone.
+_MIN_EVIDENCE = 2
+
+
+def _scored_heading(all_els: list[Tag], order: dict[int, int], content: Tag,
+                    content_at: int, ref: str) -> Tag | None:
+    """The element near the content area with the most evidence of being its heading."""
+    best, best_key = None, None
+    for el in all_els[max(0, content_at - _WINDOW):content_at + _WINDOW // 4]:
+        if el.name not in _CANDIDATE_TAGS:
+            continue
+        points = _evidence(el, content, ref)
+        if points is None or points < _MIN_EVIDENCE:
+            continue
+        # Among equals, the longer of two lines that both agree with <title> (a heading
+        # split over lines: the agency's line, then the rest), else the nearer one.
+        n = without_spaces(title_text(el))
+        agrees = len(n) if len(n) >= 8 and ref and (n in ref or ref in n) else 0
+        key = (points, agrees, -abs(order.get(id(el), 0) - content_at))
+        if best_key is None or key > best_key:
+            best, best_key = el, key
+    return best
+
+
+_CANDIDATE_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "td", "span",
+                             "strong", "b", "font", "center"))
+
+
+def _evidence(el: Tag, content: Tag, ref: str) -> int | None:
+    """Points for *el* being the document's heading, None when it cannot be one.
+
+    Points for: being part of the page's <title> or ArticleTitle (*ref*, 3); naming a kind of document (…的通知, …办法: 3), "关于" or
+    a 《》 title (1), a heading tag or a title class on it or on a wrapper around the same
+    text (2), emphasis (bold, centred, large: 1); a banner, a site's or an agency's name
+    alone, loses 4. A link, a label line ("发布时间：…"), a sentence, or text deep in
+    the body is no heading at all."""
+    text = title_text(el)
+    n = without_spaces(text)
+    if not 6 <= len(n) <= 150 or n.endswith(_NOT_A_HEADING_END) or "。" in n:
+        return None
+    if _ENUMERATED.match(n) or DOC_NO_RE.fullmatch(n):
+        return None
+    if el.name == "a" or el.find("a") is not None or el.find_parent("a") is not None:
+        return None
+    if any(ch.name not in ("br", "span", "font", "strong", "b", "em", "i")
+           and without_spaces(plain(ch)) == n for ch in el.find_all(True, recursive=False)):
+        return None  # the same text in a child: the innermost element is the candidate
+    found = parse_labels([text])
+    if found and (len(found) >= 2 or starts_with_label(found, text)):
+        return None  # a label line, or a metadata block read as one line
+    if n.startswith(("附件", "相关")):
+        return None
+    if el is not content and _inside_after_start(el, content):
+        return None
+    points = 3 if len(n) >= 8 and ref and (n in ref or ref in n) else 0
+    if doc_type_from_title(text):
+        points += 3
+    if "关于" in n or "《" in n:
+        points += 1
+    wrappers = [el] + [p for p in el.parents if without_spaces(plain(p)) == n][:3]
+    if any(w.name in _HEADINGS or _HEADING_CLASS.search(" ".join(w.get("class") or ())
+                                                       + " " + (w.get("id") or ""))
+           for w in wrappers):
+        points += 2
+    if any(w.name in ("strong", "b", "center") or w.get("align") == "center"
+           or _EMPHASIS_STYLE.search(w.get("style") or "")
+           or w.find(["strong", "b"]) is not None for w in wrappers):
+        points += 1
+    if is_banner(text):
+        points -= 4
+    return points
+
+
+def _inside_after_start(el: Tag, content: Tag) -> bool:
+    """True when *el* is inside the content area after its first line or so."""
+    if not any(p is content for p in el.parents):
+        return False
+    before = 0
+    for node in content.descendants:
+        if node is el:
+            return False
+        if isinstance(node, str):
+            before += len(node.strip())
+            if before > _INSIDE_HEAD_CHARS:
+                return True
+    return True
