@@ -44,6 +44,7 @@ from indexer.readers.html_dom import (
     text_lines,
 )
 from indexer.readers.html_title import find_title, starts_with_label
+from indexer.readers.script_json import find_script_article
 from indexer.readers.text_page import (
     closing_date,
     first_date_line,
@@ -114,6 +115,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
 
     redirect = _redirect_target(soup, html)
     _expand_document_write(soup)
+    scripts = [s.string or "" for s in soup.find_all("script")]
     for tag in soup(["script", "style", "noscript", "template", "object", "embed"]):
         tag.decompose()
     for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -121,6 +123,8 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
 
     body_el = soup.body or soup
     all_text = plain(body_el)
+    if _put_script_article(soup, body_el, scripts, all_text):
+        all_text = plain(body_el)
     if len(all_text) < 200 and any(t in all_text for t in S.ERROR_PAGE_TEXTS):
         return Skipped(source, "error-page", all_text[:60])
     if redirect is not None and len(all_text) < 200:
@@ -199,6 +203,40 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         publish_mode=fields.get("publish_mode", ""), attachments=attachments,
         body_kind=body_kind,
     )
+
+
+def _put_script_article(soup: BeautifulSoup, body_el: Tag, scripts: list[str],
+                        all_text: str) -> bool:
+    """Put an article that only a script's JSON holds into the page, as markup the rest
+    of the reader understands (heading, metadata lines, content block)."""
+    if len(all_text) > _SCRIPT_ARTICLE_PAGE_TEXT:
+        return False
+    art = find_script_article(scripts)
+    if art is None:
+        return False
+    fragment = BeautifulSoup(art.html, "lxml")
+    probe = without_spaces(fragment.get_text(" ", strip=True))[:30]
+    if probe and probe in without_spaces(all_text):
+        return False  # the page shows it already
+    holder = soup.new_tag("div")
+    heading = soup.new_tag("h1")
+    heading.string = art.title
+    holder.append(heading)
+    for label, value in (("发布时间", art.date), ("来源", art.source)):
+        if value:
+            line = soup.new_tag("p")
+            line.string = f"{label}：{value}"
+            holder.append(line)
+    content = soup.new_tag("div", attrs={"class": "article-content"})
+    for child in list((fragment.body or fragment).contents):
+        content.append(child.extract())
+    holder.append(content)
+    body_el.insert(0, holder)
+    return True
+
+
+# A page showing more text than this is not an empty shell around a script's article.
+_SCRIPT_ARTICLE_PAGE_TEXT = 3000
 
 
 def _images_near(title_el: Tag) -> int:
