@@ -86,3 +86,27 @@ def test_an_image_only_article_is_a_document_that_says_it_has_no_text():
                                                       "北京市")
     assert rec.body_kind == "images"
     assert rec.body == ""
+
+
+def test_a_body_that_is_only_tables_of_figures_is_a_document():
+    # The 平潭 2025 annual report with its prose paragraphs removed: only the page's own
+    # three tables of figures remain in the content block.
+    from bs4 import BeautifulSoup
+
+    from indexer.encoding import decode_html
+
+    soup = BeautifulSoup(decode_html((CLASSES / "pingtan_105587_page.html").read_bytes()), "lxml")
+    block = soup.find("div", class_="TRS_Editor")
+    assert len(block.find_all("table")) == 3
+    for child in list(block.children):
+        if getattr(child, "name", None) is None:
+            child.extract()
+        elif child.name != "table" and child.find("table") is None:
+            child.decompose()
+    rec = parse_html(str(soup).encode("utf-8"), "pingtan_105587_page.html",
+                     "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202603/t20260310_105587.htm")
+    assert isinstance(rec, Record), rec
+    assert rec.title == "平潭综合实验区2025年度政府信息公开工作年度报告"
+    assert rec.body_kind == "text"
+    assert "行政规范性文件\n58\n45\n546" in rec.body
+    assert rec.pub_date == "2026-03-10"
