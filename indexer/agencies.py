@@ -9,7 +9,8 @@ place (市住保房管局), credit lines (福州日报, 本网), joint issuers i
   name is a short form of it, or names no agency at all ("本网", a newspaper);
 - the signature (落款) under the document, which the readers pass in;
 - a table of systematic short forms (`indexer/data/agency_abbreviations.tsv`), with the
-  place taken from the owner when the printed name starts with a bare 市/区/县.
+  place taken from the owner when the printed name starts with a bare 市/区/县 (else
+  from where the signature or the title's issuer is: 杭州住房公积金管理委员会 → 杭州市).
 
 Joint issuers come back separated by one space.
 """
@@ -110,7 +111,23 @@ def _expand(name: str) -> str:
     return name
 
 
-def _one(name: str, owner: str, signed: str) -> str:
+def _place_at_level(level: str, *names: str) -> str:
+    """The province (省), city (市) or county (县/区) where the first of *names* that
+    starts with a known place is: "杭州住房公积金管理委员会" → 杭州市 for a 市 name. A
+    municipality (北京市) is its own city."""
+    from indexer.regions import region_of
+
+    depth = {"省": 0, "市": 1, "区": 2, "县": 2}[level]
+    for n in names:
+        parts = region_of(n).split("/") if n else []
+        if len(parts) > depth:
+            return parts[depth]
+        if level == "市" and len(parts) == 1 and parts[0].endswith("市"):
+            return parts[0]
+    return ""
+
+
+def _one(name: str, owner: str, signed: str, hint: str = "") -> str:
     name = _CREDIT_TAIL.sub("", name.strip())
     if not name:
         return ""
@@ -123,7 +140,7 @@ def _one(name: str, owner: str, signed: str) -> str:
     if owner and _is_short_form(name, owner):
         return owner
     if _BARE_LEVEL.match(name):
-        place = place_of(owner) or place_of(signed)
+        place = place_of(owner) or place_of(signed) or _place_at_level(name[0], owner, signed, hint)
         if place:
             name = place + name[1:] if name[0] in place[-1] else place + name
     own, owner_place = place_of(name), place_of(owner)
@@ -161,8 +178,9 @@ def resolve(printed: str, *, owner: str = "", signed: str = "", title: str = "")
         return owner
     parts = [p for p in _JOINT.split(printed) if p]
     out: list[str] = []
+    issuer = title_issuer(title)
     for part in parts:
-        full = _one(part, owner, signed if len(parts) == 1 else "")
+        full = _one(part, owner, signed if len(parts) == 1 else "", hint=signed or issuer)
         if full and full not in out:
             out.append(full)
     return " ".join(out)

@@ -26,6 +26,17 @@ def test_a_printed_short_form_becomes_the_full_official_name(printed, owner, ful
     assert resolve(printed, owner=owner) == full
 
 
+@pytest.mark.parametrize("printed,signed,title,full", [
+    # gjj.hangzhou.gov.cn prints 发布单位 市住房公积金管理中心; the page is signed by the
+    # city's 住房公积金管理委员会, whose name starts with 杭州 without 市.
+    ("市住房公积金管理中心", "杭州住房公积金管理委员会", "", "杭州市住房公积金管理中心"),
+    ("市政府办公厅", "", "北京市人民政府办公厅关于印发《北京市…》的通知", "北京市人民政府办公厅"),
+])
+def test_a_name_printed_with_a_bare_level_takes_the_place_of_its_signature_or_title(
+        printed, signed, title, full):
+    assert resolve(printed, signed=signed, title=title) == full
+
+
 def test_joint_issuers_come_back_separated_by_one_space():
     assert (resolve("北京市科学技术委员会、中关村科技园区管理委员会")
             == "北京市科学技术委员会 中关村科技园区管理委员会")
