@@ -136,6 +136,9 @@ def _one(name: str, owner: str, signed: str, hint: str = "") -> str:
         # issued it, else the site's owner published it.
         if signed:
             return " ".join(_one(n, owner, "") for n in _JOINT.split(signed) if n)
+        if hint and hint != name:
+            # The title's issuer ("平潭综合实验区管委会关于…") before the site's owner.
+            return " ".join(_one(n, owner, "") for n in _JOINT.split(hint) if n)
         return owner or name
     if owner and _is_short_form(name, owner):
         return owner

@@ -220,8 +220,18 @@ def signature(lines: list[str]) -> tuple[str, str]:
     if lines and len(lines[last]) > 60:
         # A flattened body: look for "name date" in its last characters.
         for m in reversed(list(_SIGNED_AT_END.finditer(lines[last][-160:]))):
-            if looks_like_agency(m.group(1)):
-                return m.group(1), parse_date(m.group(2))
+            # The run of characters before the date may start in the sentence above
+            # ("…13-15号（区党工委巡察审计办）平潭…办公室"): the name is what follows
+            # the last closing bracket, when that is a name.
+            name = m.group(1)
+            after_bracket = re.split(r"[）)]", name)[-1]
+            if looks_like_agency(after_bracket) and len(after_bracket) >= 4:
+                name = after_bracket
+            if looks_like_agency(name):
+                return name, parse_date(m.group(2))
+        tail = re.search(r"(" + _DATE_TEXT + r")\s*$", lines[last])
+        if tail:
+            return "", parse_date(tail.group(1))  # dated, signed by no name
     first = None
     for i, line in enumerate(lines):
         signed = _signed_line(line)

@@ -164,6 +164,24 @@ BOILERPLATE_LINE_PATTERNS = (
     r"^(?:(?:公报PDF|PDF格式下载|PDF下载|收藏|取消收藏|打印|分享|纠错|关闭|X|返回|评价|建议"
     r"|\[返回上一页\]|\[\s*打印本页\s*\]|\[\s*关闭窗口\s*\])\s*)+$",
 )
+# Furniture run into the first or last line of a flattened text (a crawler's rendering
+# of a page as one line): a dateline, a credit, share and print links. Stripped from the
+# start of the first line and the end of the last one, repeatedly.
+INLINE_LEAD_FURNITURE = (
+    r"^(?:发布时间|时间|日期|来源|信息来源|作者|浏览次数|点击数|阅读次数)\s*[:：]\s*"
+    r"(?:(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|[^\s:：]{1,30})\s+",
+    r"^(?:微信|微博|QQ空间|分享到?[:：]?|打印|收藏|字号[:：]?|[大中小]|【[^】]{0,6}】|全真版|文字版"
+    r"|文件下载|相关链接[:：]?|-->)\s+",
+    # A style sheet's text that the rendering kept ("@font-face { … } p.MsoNormal { … }").
+    r"^(?:<!--\s*)?(?:(?:@font-face|@page|[A-Za-z][\w-]*(?:[.#][\w-]+)*(?:\s*,\s*[A-Za-z.#][\w.#-]*)*)"
+    r"\s*\{[^{}]*\}\s*)+(?:-->)?\s*",
+)
+INLINE_TAIL_FURNITURE = (
+    r"\s+(?:附件下载|相关附件)(?:\s+\S+\.(?:pdf|docx?|wps|xlsx?|ofd|zip|rar))*$",
+    r"\s+(?:打印本页|打印|关闭窗口|关闭|返回顶部|【[^】]{0,6}】)$",
+    r"\s+(?:来源|信息来源)\s*[:：]\s*[^\s:：]{1,30}$",
+)
 # A short line that starts the related-links block after the document: the body ends
 # there ("相关链接：", "相关稿件", "政策解读：" followed by links to other pages).
 BODY_END_PATTERN = (r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策)"

@@ -110,3 +110,39 @@ def test_a_body_that_is_only_tables_of_figures_is_a_document():
     assert rec.body_kind == "text"
     assert "行政规范性文件\n58\n45\n546" in rec.body
     assert rec.pub_date == "2026-03-10"
+
+
+FLAT_FURNITURE = ("微信", "微博", "QQ空间", "全真版", "文字版", "文件下载", "相关链接", "@font-face",
+                  "MsoNormal", "来源：", "时间：", "附件下载", "当前位置")
+
+
+def test_a_flattened_rendering_loses_the_furniture_run_into_its_text_but_keeps_its_doc_no():
+    # 正文 is one line: breadcrumb, metadata, heading, 文号, 来源/时间, share and version
+    # links, the page's style sheet as text, then the document.
+    rec = _one("pingtan_79829_page.txt")
+    assert isinstance(rec, Record), rec
+    assert rec.title == "平潭综合实验区管委会关于宣布失效一批规范性文件的通知"
+    assert rec.body.startswith("岚综管综〔2017〕89号 各片区项目建设指挥部，区直各单位，")
+    for furniture in FLAT_FURNITURE:
+        assert furniture not in rec.body, furniture
+    assert rec.doc_no == "岚综管综〔2017〕89号"
+
+
+def test_a_site_name_as_publisher_gives_way_to_the_titles_issuer_and_a_numeral_date_signs():
+    # 发布机构: 中国平潭 (the site); the text ends 特此通告。 二○一二年二月六日 来源：中国平潭 附件下载.
+    rec = _one("pingtan_20120208_page.txt")
+    assert isinstance(rec, Record), rec
+    assert rec.agency == "平潭综合实验区管理委员会"
+    assert (rec.pub_date, rec.written_date) == ("2012-02-08", "2012-02-06")
+    assert rec.body.endswith("特此通告。 二○一二年二月六日")
+    assert rec.body.startswith("(闽岚综实管〔2012〕3 号) 为提升平潭综合实验区整体形象")
+
+
+def test_a_flattened_signature_is_the_name_after_the_sentence_that_runs_into_it():
+    # "…地点：政府路13-15号（区党工委巡察审计办）平潭综合实验区党工委巡察审计办公室 2025年3月17日"
+    from indexer.fields import signature
+
+    rec = _one("pingtan_97958_page.txt")
+    assert isinstance(rec, Record), rec
+    assert signature(rec.body.split("\n")) == ("平潭综合实验区党工委巡察审计办公室", "2025-03-17")
+    assert rec.written_date == "2025-03-17"

@@ -131,6 +131,37 @@ def _after_breadcrumb(line: str, title: str) -> str:
     return line[at + len(title):].strip() if at >= 0 else line
 
 
+_INLINE_LEAD = [re.compile(p) for p in S.INLINE_LEAD_FURNITURE]
+_INLINE_TAIL = [re.compile(p) for p in S.INLINE_TAIL_FURNITURE]
+
+
+def trim_inline_furniture(lines: list[str]) -> list[str]:
+    """*lines* without the dateline, credit and share links run into the start of the
+    first line or the end of the last (selectors.INLINE_*_FURNITURE)."""
+    if not lines:
+        return lines
+    lines = list(lines)
+    for at, patterns in ((0, _INLINE_LEAD), (-1, _INLINE_TAIL)):
+        line, changed = lines[at], True
+        # The document's 文号 may come first ("岚综管综〔2015〕100号 来源：… 时间：…"):
+        # it stays, the furniture after it goes.
+        head = _LEADING_DOC_NO.match(line) if at == 0 else None
+        if head:
+            line = line[head.end():]
+        while changed:
+            changed = False
+            for rx in patterns:
+                cut = rx.sub("", line, count=1)
+                if cut != line and len(cut) >= 20:
+                    line, changed = cut.strip(), True
+        lines[at] = (head.group(0) + line) if head else line
+    return lines
+
+
+_LEADING_DOC_NO = re.compile(r"^[(（]?[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]"
+                             r"\s*\d{1,4}\s*号[)）]?\s+")
+
+
 def closing_date(lines: list[str]) -> str:
     """A bare date standing alone on one of the body's last lines ("2023-05-06")."""
     for line in reversed(lines[-4:]):
@@ -192,6 +223,7 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
         body_lines[0] = _after_breadcrumb(body_lines[0], title)
     while body_lines and without_spaces(body_lines[0]) == without_spaces(title):
         body_lines.pop(0)
+    body_lines = trim_inline_furniture(body_lines)
     body = "\n".join(body_lines)
     if len(body) < 40:
         return Skipped(source, "no-text")
