@@ -49,6 +49,7 @@ from indexer.readers.text_page import (
     closing_date,
     first_date_line,
     is_boilerplate_line,
+    is_footer_line,
     parse_labels,
     pick_fields,
     without_spaces,
@@ -377,8 +378,11 @@ def _contains_paragraphs(el: Tag) -> bool:
 
 
 def _densest_block(root: Tag) -> Tag | None:
-    """The block whose own paragraphs hold the most non-link text (readability's idea)."""
-    best, best_score = None, 0
+    """The block whose own paragraphs hold the most non-link text (readability's idea).
+    Blocks the page hides (a login notice in a pop-up, a second copy for another view)
+    and the footer's small blocks are passed over while another one has text."""
+    hidden = _hidden(root)
+    best, best_score, best_hidden, best_hidden_score = None, 0, None, 0
     for el in root.find_all(["div", "td", "article", "section", "main"]):
         score = 0
         for child in el.children:
@@ -391,11 +395,39 @@ def _densest_block(root: Tag) -> Tag | None:
                     score += len(plain(child)) // 2
                 else:
                     score += len(plain(child)) - sum(len(plain(a)) for a in child.find_all("a"))
-        if score > best_score:
+        if id(el) in hidden or (score < _FOOTER_BLOCK_MAX and _is_footer(el)):
+            if score > best_hidden_score:
+                best_hidden, best_hidden_score = el, score
+        elif score > best_score:
             best, best_score = el, score
+    if best is None or best_score < _MIN_TEXT:
+        best, best_score = best_hidden, best_hidden_score
     if best is None or best_score < _MIN_TEXT:
         return None
     return best
+
+
+# A small block that carries the site's credits (主办单位, 版权所有, ICP备) is the footer.
+_FOOTER_BLOCK_MAX = 600
+
+
+def _is_footer(el: Tag) -> bool:
+    return any(is_footer_line(ln) for ln in text_lines(el))
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _hidden(root: Tag) -> set[int]:
+    """ids of the elements an inline style or the hidden attribute hides, and of all inside them."""
+    out: set[int] = set()
+    for el in root.find_all(True):
+        if id(el) in out:
+            continue
+        if el.has_attr("hidden") or _HIDDEN_STYLE.search(el.get("style") or ""):
+            out.add(id(el))
+            out.update(id(d) for d in el.find_all(True))
+    return out
 
 
 # --- metadata labels --------------------------------------------------------------------

@@ -177,6 +177,11 @@ def is_boilerplate_line(line: str) -> bool:
     return len(line) <= S.FOOTER_MAX_LEN and any(p.search(line) for p in _FOOTER)
 
 
+def is_footer_line(line: str) -> bool:
+    """True for a line of the site's credits (版权所有, ICP备, 主办单位：…)."""
+    return len(line) <= S.FOOTER_MAX_LEN and any(p.search(line) for p in _FOOTER)
+
+
 _is_boiler = is_boilerplate_line
 
 
