@@ -50,6 +50,7 @@ LABELS: dict[str, str] = {
     "公开时间": "pub_date",
     "上网日期": "pub_date",
     "日期": "pub_date",
+    "时间": "pub_date",  # a dateline ("来源：XX 时间：2014-02-25 00:00")
     "文号": "doc_no",
     "发文字号": "doc_no",
     "发文文号": "doc_no",
@@ -100,7 +101,7 @@ LABELS: dict[str, str] = {
 # was made, nearly always the publication; a bare 日期 is the weakest evidence.
 WRITTEN_DATE_LABEL_PRIORITY = ("成文日期", "成文时间", "签发日期", "印发日期", "发文日期")
 PUB_DATE_LABEL_PRIORITY = ("发布日期", "公开日期", "发布时间", "公开时间", "上网日期", "生成日期",
-                           "日期")
+                           "日期", "时间")
 
 # A line that closes a text rendering's header block ("==== 正文 ====", "-----").
 HEADER_RULE_PATTERN = r"^[=\-─━_*]{5,}\s*(?:正文|内容|全文)?\s*[=\-─━_*]*$"

@@ -63,6 +63,13 @@ def test_labels_padded_with_spaces_and_fullwidth_colons_are_read():
     assert pairs == [("索引号", "ABC-1"), ("发布机构", "某局"), ("成文日期", "2020年3月4日")]
 
 
+def test_a_dateline_label_ends_the_credit_before_it():
+    # 平潭's pages: "来源：平潭县人民政府 时间：2014-02-25 00:00" on the line under the heading.
+    fields = pick_fields(parse_labels(["来源：平潭县人民政府 时间：2014-02-25 00:00"]))
+    assert fields["agency"] == "平潭县人民政府"
+    assert fields["pub_date"].startswith("2014-02-25")
+
+
 def test_label_cell_and_value_cell_on_consecutive_lines():
     assert parse_labels(["索引号", "XYZ/2021-1", "有效性", "有效"]) == [
         ("索引号", "XYZ/2021-1"), ("有效性", "有效")]
