@@ -128,6 +128,27 @@ def analyse(record) -> dict:
     return out
 
 
+def as_indexed(docs):
+    """*docs* as a rebuild of our index keeps them (indexer/writer.py, ``_write``): the
+    same text again under one id, or under another id, is a duplicate left out; another
+    text under an id already written gets an id from its URL and text."""
+    import dataclasses
+
+    from indexer.record import make_id
+    from indexer.schema import text_hash
+
+    written: dict[str, str] = {}  # id → text hash
+    by_text: dict[str, str] = {}  # text hash → id
+    for d in docs:
+        th = text_hash(d)
+        if written.get(d.id, th) != th:
+            d = dataclasses.replace(d, id=make_id("", d.url, th))
+        if d.id in written or by_text.get(th, d.id) != d.id:
+            continue
+        written[d.id], by_text[th] = th, d.id
+        yield d
+
+
 def _analyse_batch(records) -> list[dict]:
     return [analyse(r) for r in records]
 
@@ -168,8 +189,8 @@ def _batches(docs, size: int):
 
 
 def index_tantivy(docs, path: Path, procs: int) -> float:
-    """Index *docs* (records) into a new tantivy index at *path*; seconds taken, from
-    the first analysis to the last merge. With *procs* > 1 our analysis runs in that
+    """Index *docs* (records, less the duplicates our index leaves out) into a new
+    tantivy index at *path*; seconds taken, from the first analysis to the last merge. With *procs* > 1 our analysis runs in that
     many worker processes and tantivy indexes with that many threads; this process
     makes the token objects and hands documents on."""
     import tantivy
@@ -180,6 +201,7 @@ def index_tantivy(docs, path: Path, procs: int) -> float:
     _register(ix, for_snippets=False)
     start = time.perf_counter()
     writer = ix.writer(heap_size=HEAP_BYTES, num_threads=max(1, procs))
+    docs = as_indexed(docs)
     if procs > 1:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
             for batch in pool.imap(_analyse_batch, _batches(docs, _BATCH)):

@@ -151,3 +151,28 @@ def test_two_analysis_processes_build_the_same_index(setup, tantivy_run, tmp_pat
     kinds = ["phrase"] * 40 + ["plain"] * 22
     assert ([run2(k, q) for k, q in zip(kinds, qs, strict=True)]
             == [tantivy_run(k, q) for k, q in zip(kinds, qs, strict=True)])
+
+
+def test_duplicates_are_left_out_as_our_index_leaves_them_out(setup, tmp_path):
+    import dataclasses
+
+    import tantivy
+
+    from indexer.writer import index_items
+
+    base = RECORDS[:30]
+    docs = base + [
+        base[0],  # the same record again
+        dataclasses.replace(base[1], url="https://example.gov.cn/copy", id="copy0000"),
+        dataclasses.replace(base[2], body=base[2].body + "（补充说明）"),  # same id, new text
+    ]
+    index_items(tmp_path / "ours", iter(docs), rebuild=True)
+    b = open_backend(tmp_path / "ours")
+    ours_ids = {h.id for h in b.search(SearchRequest(q="", size=100)).hits}
+    b.close()
+    setup.index_tantivy(docs, tmp_path / "tantivy", procs=1)
+    searcher = tantivy.Index.open(str(tmp_path / "tantivy")).searcher()
+    got = {searcher.doc(a)["id"][0]
+           for _, a in searcher.search(tantivy.Query.all_query(), 100).hits}
+    assert len(ours_ids) == 31
+    assert got == ours_ids
