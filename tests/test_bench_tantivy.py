@@ -176,3 +176,24 @@ def test_duplicates_are_left_out_as_our_index_leaves_them_out(setup, tmp_path):
            for _, a in searcher.search(tantivy.Query.all_query(), 100).hits}
     assert len(ours_ids) == 31
     assert got == ours_ids
+
+
+def test_overlapping_bigram_marks_join_into_one(setup):
+    assert setup._mark_html("中华人民共和国<b>", [(3, 5), (4, 6)]) == "中华人<mark>民共和</mark>国&lt;b&gt;"
+
+
+def test_a_phrase_in_a_title_is_marked_whole_in_the_title(tantivy_run):
+    rng = random.Random(SEED + 4)
+    checked = 0
+    for r in rng.sample(RECORDS, 40):
+        title = r.title.strip()
+        if len(title) < 6 or any(c.isspace() or c in '"&<>' for c in title):
+            continue
+        q = title[2:6]
+        tantivy_run("phrase", q)
+        for h in tantivy_run.hits:
+            if q in h["title_html"].replace("<mark>", "").replace("</mark>", ""):
+                marks = h["title_html"].split("<mark>")[1:]
+                assert any(q in m.split("</mark>")[0] for m in marks), (q, h["title_html"])
+                checked += 1
+    assert checked > 30
