@@ -51,6 +51,7 @@ import multiprocessing
 import re
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,13 +185,8 @@ def document(a: dict):
 
 
 def _batches(docs, size: int):
-    batch = []
-    for d in docs:
-        batch.append(d)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
+    it = iter(docs)
+    while batch := list(islice(it, size)):
         yield batch
 
 
@@ -198,7 +194,8 @@ def index_tantivy(docs, path: Path, procs: int) -> float:
     """Index *docs* (records, less the duplicates our index leaves out) into a new
     tantivy index at *path*; seconds taken, from the first analysis to the last merge. With *procs* > 1 our analysis runs in that
     many worker processes and tantivy indexes with that many threads; this process
-    makes the token objects and hands documents on."""
+    makes a Python token object per word and hands documents on, which bounds the
+    speed (10k documents: 256 s at load average 8, ours 158 s)."""
     import tantivy
 
     path = Path(path)
