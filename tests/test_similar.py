@@ -31,7 +31,12 @@ EMPTY = dataclasses.replace(BASE, id="", url="https://example.gov.cn/empty.html"
 UNIQUE = dataclasses.replace(BASE, id="", url="https://example.gov.cn/unique.html",
                              title="qzxv wvkj", body="qzxv wvkj plmq qzxv", doc_no="",
                              source="tests/unique")
-EXTRA = [NEAR_DUPLICATE, EMPTY, UNIQUE]
+# Nothing but words that a large part of the records have.
+COMMON_WORDS = ("发展", "管理", "政策", "住房", "工作")
+COMMON = dataclasses.replace(BASE, id="", url="https://example.gov.cn/common.html",
+                             title="", body="，".join(COMMON_WORDS * 3), doc_no="",
+                             source="tests/common")
+EXTRA = [NEAR_DUPLICATE, EMPTY, UNIQUE, COMMON]
 SAMPLE = RECORDS[::7]  # 30 real records
 
 
@@ -95,6 +100,19 @@ def test_unknown_ids_empty_documents_and_unique_words_give_nothing(backend):
     assert backend.more_like_this(EMPTY.id) == []
     assert backend.document(UNIQUE.id) is not None
     assert backend.more_like_this(UNIQUE.id) == []
+
+
+def test_a_document_of_common_words_only_is_similar_by_the_least_common_of_them(backend):
+    with backend._use() as gen:
+        reader = gen.searcher.reader()
+        n = reader.doc_count_all()
+        df = {w: reader.doc_frequency("body", w) for w in COMMON_WORDS}
+        assert all(d > similar.MAX_DF_SHARE * n for d in df.values())
+        text = similar.analysed_text(COMMON.title, COMMON.body)
+        terms = [w for w, _ in similar.key_terms(gen.evaluator(), text)]
+    assert terms == sorted(COMMON_WORDS, key=lambda w: (df[w], w))[:similar.MIN_TERMS]
+    hits = backend.more_like_this(COMMON.id, 5)
+    assert len(hits) == 5 and COMMON.id not in {h.id for h in hits}
 
 
 def test_deleted_documents_are_never_similar():
@@ -172,8 +190,8 @@ def test_document_frequencies_are_whooshs(kind):
 
 def test_key_terms_are_the_words_best_by_tf_idf_with_whooshs_frequencies(backend):
     """Counted from the indexer's own analysis, document frequencies from Whoosh's
-    reader: a word in more than MAX_DF_SHARE of the documents, or in no other, is never
-    a key term."""
+    reader: a word in no other document is never a key term, one in more than
+    MAX_DF_SHARE of them only when fewer than MIN_TERMS others are left."""
     with backend._use() as gen:
         reader = gen.searcher.reader()
         n = reader.doc_count_all()
@@ -181,12 +199,17 @@ def test_key_terms_are_the_words_best_by_tf_idf_with_whooshs_frequencies(backend
             text = similar.analysed_text(r.title, r.body)
             counts = Counter(w for w in word_occurrences(text)[0] if len(w) >= 2)
             cands = sorted(counts.items(), key=lambda wc: (-wc[1], -len(wc[0]), wc[0]))
-            scored = []
+            scored, common = [], []
             for w, tf in cands[:similar.CANDIDATES]:
                 df = reader.doc_frequency("body", w)
-                if 2 <= df <= similar.MAX_DF_SHARE * n:
-                    scored.append((tf * (math.log(n / (df + 1)) + 1), w))
+                if df >= 2:
+                    (scored if df <= similar.MAX_DF_SHARE * n else common).append(
+                        (tf * (math.log(n / (df + 1)) + 1), w))
             scored.sort(key=lambda sw: (-sw[0], sw[1]))
+            common.sort(key=lambda sw: (-sw[0], sw[1]))
+            if len(scored) < similar.MIN_TERMS:
+                scored = sorted(scored + common[:similar.MIN_TERMS - len(scored)],
+                                key=lambda sw: (-sw[0], sw[1]))
             best = scored[0][0]
             expected = [(w, pytest.approx(sc / best)) for sc, w in scored[:similar.TERMS]]
             assert similar.key_terms(gen.evaluator(), text) == expected

@@ -11,7 +11,7 @@ grow with the document. The words it repeats most (at most `CANDIDATES`) are loo
 for their document frequency, one table lookup per segment each (`doc_frequency`, no
 postings read). The `TERMS` best by tf·idf (Whoosh's idf, as BM25F scores) that some
 other document has, and that are not in so many documents that they say nothing about
-this one (`MAX_DF_SHARE`), become an OR of body terms weighted by that score; the OR is
+this one (`MAX_DF_SHARE`; unless too few are left), become an OR of body terms weighted by that score; the OR is
 evaluated by the search evaluator (`evaluate.Evaluator`: cached posting arrays, numpy
 over the whole collection, BM25F as for a search), and the best documents other than
 this one are the similar documents.
@@ -38,6 +38,7 @@ MIN_DF = 2  # a word in no other document finds nothing
 # A word in more than this share of the documents (工作, 政府) describes no document in
 # particular, and its postings are the longest to read.
 MAX_DF_SHARE = 0.2
+MIN_TERMS = 4  # fewer key terms than this below the share: common words fill up
 MIN_WORD_CHARS = 2  # one character (的, 和, 第) is a function word or part of one
 DF_CACHE = 100_000  # document frequencies remembered per index generation
 
@@ -95,7 +96,7 @@ def key_terms(evaluator, text: str, dfs: dict | None = None) -> list[tuple[str, 
         return []
     if dfs is None:
         dfs = {}
-    scored = []
+    scored, common = [], []
     for word, tf in candidate_words(text):
         df = dfs.get(word)
         if df is None:
@@ -103,10 +104,17 @@ def key_terms(evaluator, text: str, dfs: dict | None = None) -> list[tuple[str, 
             if len(dfs) >= DF_CACHE:
                 dfs.clear()  # a new start rather than bookkeeping per lookup
             dfs[word] = df
-        if df < MIN_DF or df > MAX_DF_SHARE * n:
+        if df < MIN_DF:
             continue
-        scored.append((tf * (log(n / (df + 1)) + 1), word))
+        (common if df > MAX_DF_SHARE * n else scored).append(
+            (tf * (log(n / (df + 1)) + 1), word))
     scored.sort(key=lambda sw: (-sw[0], sw[1]))
+    if len(scored) < MIN_TERMS:
+        # Every word it repeats is a common one (a short notice, a page of boilerplate):
+        # the least common of them rather than nothing at all.
+        common.sort(key=lambda sw: (-sw[0], sw[1]))
+        scored += common[:MIN_TERMS - len(scored)]
+        scored.sort(key=lambda sw: (-sw[0], sw[1]))
     top = scored[:TERMS]
     if not top or top[0][0] <= 0:
         return []
