@@ -31,9 +31,12 @@ from indexer.codec import tables_of
 from indexer.normalize import normalize
 
 FIELD = "body"  # the word field the key terms come from and are matched in
-TEXT_CHARS = 4000  # title + start of the body analysed (bounds the work per document)
+# Title + start of the body analysed: bounds the work per document. On 80 real documents
+# 2,000 characters and 8 terms agreed with Whoosh's 4,000 and 12 (overlap@5 0.71) as well
+# as 4,000 and 12 did here (0.70), for half the segmentation and two thirds of the reads.
+TEXT_CHARS = 2000
 CANDIDATES = 32  # most repeated words whose document frequency is looked up
-TERMS = 12  # key terms in the query (as the Whoosh version used)
+TERMS = 8  # key terms in the query
 MIN_DF = 2  # a word in no other document finds nothing
 # A word in more than this share of the documents (工作, 政府) describes no document in
 # particular, and its postings are the longest to read.
