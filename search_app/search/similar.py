@@ -1,6 +1,7 @@
 """Similar documents ("more like this") at about the cost of a search.
 
-Whoosh's ``Searcher.more_like`` took 0.3–2.7 s per document at 100,000 documents: it
+Whoosh's ``Searcher.more_like`` took 0.3–2.7 s per document at 100,000 documents (a
+document page p50 / p95 of 4.7 / 22.5 s in bench/speed.py on a loaded machine): it
 looked up every distinct word of the text in every segment (the collection frequency of
 a common word reads all its postings' frequencies), then ran the OR of the key terms
 through Whoosh's matchers, a document at a time in Python.
@@ -11,10 +12,12 @@ grow with the document. The words it repeats most (at most `CANDIDATES`) are loo
 for their document frequency, one table lookup per segment each (`doc_frequency`, no
 postings read). The `TERMS` best by tf·idf (Whoosh's idf, as BM25F scores) that some
 other document has, and that are not in so many documents that they say nothing about
-this one (`MAX_DF_SHARE`; unless too few are left), become an OR of body terms weighted by that score; the OR is
-evaluated by the search evaluator (`evaluate.Evaluator`: cached posting arrays, numpy
-over the whole collection, BM25F as for a search), and the best documents other than
-this one are the similar documents.
+this one (`MAX_DF_SHARE`, unless too few are left), become an OR of body terms weighted
+by that score; the OR is evaluated by the search evaluator (`evaluate.Evaluator`:
+cached posting arrays, numpy over the whole collection, BM25F as for a search), and the
+best documents other than this one are the similar documents. Document frequencies are
+exact (cached per index generation), ties are broken by word and by document number:
+the same index gives the same similar documents every time.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from indexer.codec import tables_of
 from indexer.normalize import normalize
 
 FIELD = "body"  # the word field the key terms come from and are matched in
-# Title + start of the body analysed: bounds the work per document. On 80 real documents
-# 2,000 characters and 8 terms agreed with Whoosh's 4,000 and 12 (overlap@5 0.71) as well
-# as 4,000 and 12 did here (0.70), for half the segmentation and two thirds of the reads.
+# Title + start of the body analysed: bounds the work per document. Against Whoosh's
+# lists (4,000 characters, 12 terms) on 80 real documents, 2,000 characters and 8 terms
+# share as many of the top 5 (overlap@5 0.71) as 4,000 and 12 do here (0.70), for half
+# the segmentation and fewer postings read.
 TEXT_CHARS = 2000
 CANDIDATES = 32  # most repeated words whose document frequency is looked up
 TERMS = 8  # key terms in the query
