@@ -14,6 +14,8 @@ fresh process:
   snippets of the 10 hits, for ~N realistic queries (2-3 words from real titles);
 - exact phrases: quoted random 3-8 character substrings of real bodies;
 - browsing: empty query filtered by one agency (newest first);
+- document page (ours only): ``document(id)`` + ``more_like_this(id, 5)`` (the similar
+  documents shown under it) for documents of the plain queries' results pages;
 - cold start: a new process, open the index, answer one query;
 - serving RSS: the peak RSS of the process that answered all queries.
 
@@ -42,6 +44,7 @@ REAL_SOURCES = [
     "bucm_beijing_tcm_bureau_json", "chairmenfrog_jiangxi_txt",
 ]
 FACETS = ("agency", "year", "classification", "doc_type")
+SIMILAR_LIMIT = 5  # similar documents under a document, as the site shows them
 
 
 # ---------------------------------------------------------------- corpus and queries
@@ -137,7 +140,9 @@ def ours_runner(path: str):
     # Measure the work of a page, not the page cache (a repeated request is served from
     # it; the browse queries repeat agencies).
     whoosh_backend.PAGE_CACHE = 0
+    whoosh_backend.SIMILAR_CACHE = 0
     backend = open_backend(path)
+    shown: list[str] = []  # ids on the plain queries' results pages, for document pages
 
     def run(kind, q):
         if kind == "browse":
@@ -146,7 +151,16 @@ def ours_runner(path: str):
             req = SearchRequest(q=f'"{q}"', size=10)
         else:
             req = SearchRequest(q=q, size=10)
-        return backend.search(req).total
+        result = backend.search(req)
+        if kind == "plain":
+            shown.extend(h.id for h in result.hits[:3])
+        return result.total
+
+    def document_page(doc_id: str) -> int:
+        backend.document(doc_id)
+        return len(backend.more_like_this(doc_id, SIMILAR_LIMIT))
+
+    run.shown, run.document_page = shown, document_page
     return run
 
 
@@ -192,6 +206,15 @@ def child(setup: str, path: str, queries_file: str) -> None:
             times.append((time.perf_counter() - t) * 1000)
         out["latency_ms"][kind] = times
         out["totals"][kind] = totals
+    if setup == "ours":
+        # One visit per document (a reload would be a repeat), at most one per query.
+        ids = list(dict.fromkeys(run.shown))[:len(queries["plain"])]
+        times, totals = [], []
+        for doc_id in ids:
+            t = time.perf_counter()
+            totals.append(run.document_page(doc_id))
+            times.append((time.perf_counter() - t) * 1000)
+        out["latency_ms"]["document"], out["totals"]["document"] = times, totals
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
@@ -237,6 +260,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     docs, n_real = build_corpus(args.docs)
     mb = sum(len(d.title.encode()) + len(d.body.encode()) for d in docs) / 1e6
+    print(f"load average: {load_average()}")
     print(f"corpus: {len(docs):,} documents ({n_real:,} real, {len(docs) - n_real:,} made by "
           f"sampling real paragraphs), {mb:.1f} MB of text; {args.procs} processes, "
           f"{os.cpu_count()} cores")
@@ -278,6 +302,8 @@ def main() -> None:
         print(f"{'serving peak RSS (MB)':<22}{o['peak_rss_mb']:>10.0f}")
         zero = sum(1 for t in o["totals"]["phrase"] if t == 0)
         print(f"exact phrases with 0 hits: {zero} of {len(o['totals']['phrase'])}")
+        print_documents(o)
+        print(f"load average: {load_average()}")
         return
     print(f"\n{'':<22}{'ours p50':>10}{'p95':>8}{'jieba p50':>11}{'p95':>8}{'ratio p50':>11}")
     for kind, label in LABELS.items():
@@ -294,6 +320,27 @@ def main() -> None:
     zero_j = sum(1 for t in j["totals"]["phrase"] if t == 0)
     print(f"exact phrases with 0 hits (each is a substring of a real body): ours {zero_o}, "
           f"jieba {zero_j} of {len(o['totals']['phrase'])}")
+    print_documents(o)
+    print(f"load average: {load_average()}")
+
+
+def print_documents(o: dict) -> None:
+    """The document page figures (ours), under the results-page ones."""
+    lat = o["latency_ms"].get("document") or []
+    if not lat:
+        return
+    counts = o["totals"]["document"]
+    print(f"{'document page (ms)':<22}{statistics.median(lat):>10.1f}{pct(lat, 95):>8.1f}"
+          f"   ours: document + {SIMILAR_LIMIT} similar, {len(lat)} documents from results "
+          f"pages, {sum(1 for c in counts if c == SIMILAR_LIMIT)} with {SIMILAR_LIMIT} "
+          f"similar")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 LABELS = {"plain": "results page (ms)", "phrase": "exact phrase (ms)",

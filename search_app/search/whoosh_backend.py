@@ -38,6 +38,7 @@ from indexer.schema import stored_to_dict
 from indexer.sidecar import DamagedIndex
 from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
+from search_app.search import similar
 from search_app.search import snippets as sn
 from search_app.search.query_compile import Compiled, combine, compile_query
 from search_app.search.types import (
@@ -59,7 +60,9 @@ PAGE_CACHE = 256
 # Candidates (best by the base query's score) that the bonus clauses rescore. A document
 # outside them would need a bonus larger than the score gap to reach the first page.
 RESCORE_K = 200
-MLT_TEXT_CHARS = 4000  # body text analysed for more_like_this
+# Similar documents kept per generation, by document: the document page and its JSON
+# twin, a reload, ask for the same ones.
+SIMILAR_CACHE = 256
 MAX_FACET_LIMIT = 100
 
 class IndexMissing(FileNotFoundError):
@@ -107,6 +110,8 @@ class _Generation:
         self._columns = None
         self._masks: dict = {}
         self.pages: OrderedDict = OrderedDict()
+        self.similar: OrderedDict = OrderedDict()
+        self.doc_freqs: dict[str, int] = {}  # of body words, for similar documents
         self.terms = ev.TermCache()
 
     def _open(self):
@@ -343,19 +348,30 @@ class WhooshBackend:
         return d
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
+        """The documents most like *doc_id* (`similar`: its key terms searched by the
+        search evaluator), without itself; [] for an unknown id or a document without
+        text."""
         limit = max(1, min(int(limit), MAX_PAGE_SIZE))
         with self._use() as gen:
             s = gen.searcher
             docnum = s.document_number(id=doc_id)
             if docnum is None:
                 return []
-            stored = s.stored_fields(docnum)
-            text = (stored.get("title", "") + "\n" + stored.get("body", ""))[:MLT_TEXT_CHARS]
-            if not text.strip():
-                return []
-            results = s.more_like(docnum, "body", text=text, top=limit, numterms=12)
-            return [self._hit(gen, h.docnum, float(h.score or 0.0), None, True)
-                    for h in results if h.docnum != docnum][:limit]
+            key = (docnum, limit)
+            with gen._lock:
+                found = gen.similar.get(key)
+                if found is not None:
+                    gen.similar.move_to_end(key)
+            if found is None:
+                stored = s.stored_fields(docnum)
+                text = similar.analysed_text(stored.get("title", ""), stored.get("body", ""))
+                found = similar.similar_docs(gen.evaluator(), docnum, text, limit,
+                                             gen.doc_freqs)
+                with gen._lock:
+                    gen.similar[key] = found
+                    if len(gen.similar) > SIMILAR_CACHE:
+                        gen.similar.popitem(last=False)
+            return [self._hit(gen, d, score, None, True) for d, score in found]
 
     def stats(self) -> dict:
         with self._use() as gen:
