@@ -1,7 +1,9 @@
-"""Query latency, cold start and serving memory: Gongkai vs jieba's ChineseAnalyzer on
-plain Whoosh, on one corpus, in one run.
+"""Query latency, cold start, index size and serving memory: Gongkai beside reference
+setups, on one corpus, in one run: jieba's ChineseAnalyzer on plain Whoosh (``jieba``)
+and tantivy holding the same information (``tantivy``, bench/tantivy_setup.py).
 
     python bench/speed.py [--docs 10000] [--queries 200] [--workdir DIR] [--procs 2]
+                          [--setups ours,jieba,tantivy]
 
 The corpus is the real development corpus's records (../shared/corpus: records, laws,
 work reports, State Council CSV, TCM bureau JSON, Jiangxi texts). When --docs asks for
@@ -19,7 +21,8 @@ fresh process:
 - cold start: a new process, open the index, answer one query;
 - serving RSS: the peak RSS of the process that answered all queries.
 
-Latencies are medians and p95 over the queries, with ratios baseline/ours.
+Latencies are medians and p95 over the queries, with ratios setup/ours; the index size
+as bytes per byte of text.
 """
 
 from __future__ import annotations
@@ -190,10 +193,17 @@ def baseline_runner(path: str):
     return run
 
 
+from bench.tantivy_setup import index_tantivy, tantivy_runner  # noqa: E402
+
+# name → (build an index from docs: seconds, open one: run(kind, q) → total)
+SETUPS = {"ours": (index_ours, ours_runner), "jieba": (index_baseline, baseline_runner),
+          "tantivy": (index_tantivy, tantivy_runner)}
+
+
 def child(setup: str, path: str, queries_file: str) -> None:
     queries = json.loads(Path(queries_file).read_text(encoding="utf-8"))
     t0 = time.perf_counter()
-    run = (ours_runner if setup == "ours" else baseline_runner)(path)
+    run = SETUPS[setup][1](path)
     first = queries["plain"][0]
     run("plain", first)
     cold = time.perf_counter() - t0
@@ -249,7 +259,8 @@ def main() -> None:
     ap.add_argument("--workdir", default="bench/out/speed")
     ap.add_argument("--reuse", action="store_true", help="reuse indexes already in workdir")
     ap.add_argument("--setups", default="ours,jieba",
-                    help="which setups to run (jieba on Whoosh takes about an hour at 100k)")
+                    help="which setups to run: ours, jieba (jieba on Whoosh, about an hour at "
+                         "100k), tantivy (the reference, pip install '.[bench]')")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -268,21 +279,22 @@ def main() -> None:
     qfile = work / "queries.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
 
-    paths = {s: work / s for s in ("ours", "jieba") if s in args.setups.split(",")}
+    paths = {s: work / s for s in SETUPS if s in args.setups.split(",")}
     index_s = {}
     for setup, path in paths.items():
         if args.reuse and path.exists():
             continue
         if path.is_symlink() or path.exists():
             subprocess.run(["rm", "-rf", str(path), str(path) + ".gens"], check=True)
-        index_s[setup] = (index_ours if setup == "ours" else index_baseline)(
-            docs, path, args.procs)
+        index_s[setup] = SETUPS[setup][0](docs, path, args.procs)
         size = dir_size(Path(os.path.realpath(path)))
-        segments = len(list(Path(os.path.realpath(path)).glob("*.seg")))
+        real = Path(os.path.realpath(path))
+        segments = len(list(real.glob("*.seg"))) or len(list(real.glob("*.store")))
         # The largest of the worker processes so far (the query children come later).
         workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"indexed {setup}: {index_s[setup]:.1f} s, {mb / index_s[setup]:.2f} MB/s, "
-              f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB, "
+              f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB "
+              f"({size / (mb * 1e6):.2f} bytes per byte of text), "
               f"{segments} segments, largest worker's peak RSS {workers:.0f} MB")
 
     results = {}
@@ -291,36 +303,36 @@ def main() -> None:
                                str(qfile)], capture_output=True, text=True, check=True)
         results[setup] = json.loads(proc.stdout.strip().splitlines()[-1])
 
-    if "jieba" not in results:
-        o = results["ours"]
-        print(f"\n{'':<22}{'ours p50':>10}{'p95':>8}")
-        for kind, label in LABELS.items():
-            if o["latency_ms"][kind]:
-                lat = o["latency_ms"][kind]
-                print(f"{label:<22}{statistics.median(lat):>10.1f}{pct(lat, 95):>8.1f}")
-        print(f"{'cold start (s)':<22}{o['cold_start_s']:>10.2f}")
-        print(f"{'serving peak RSS (MB)':<22}{o['peak_rss_mb']:>10.0f}")
-        zero = sum(1 for t in o["totals"]["phrase"] if t == 0)
-        print(f"exact phrases with 0 hits: {zero} of {len(o['totals']['phrase'])}")
-        print_documents(o)
-        print(f"load average: {load_average()}")
-        return
-    print(f"\n{'':<22}{'ours p50':>10}{'p95':>8}{'jieba p50':>11}{'p95':>8}{'ratio p50':>11}")
+    names = list(results)
+    head = "".join(f"{n + ' p50':>12}{'p95':>8}" for n in names)
+    ratios = "".join(f"{n + '/ours':>13}" for n in names if n != "ours" and "ours" in results)
+    print(f"\n{'':<22}{head}{ratios}")
     for kind, label in LABELS.items():
-        o, j = results["ours"]["latency_ms"][kind], results["jieba"]["latency_ms"][kind]
-        if not o:
+        lat = {n: results[n]["latency_ms"].get(kind) or [] for n in names}
+        if not all(lat.values()):
             continue
-        print(f"{label:<22}{statistics.median(o):>10.1f}{pct(o, 95):>8.1f}"
-              f"{statistics.median(j):>11.1f}{pct(j, 95):>8.1f}"
-              f"{statistics.median(j) / statistics.median(o):>10.1f}x")
-    o, j = results["ours"], results["jieba"]
-    print(f"{'cold start (s)':<22}{o['cold_start_s']:>10.2f}{'':>8}{j['cold_start_s']:>11.2f}")
-    print(f"{'serving peak RSS (MB)':<22}{o['peak_rss_mb']:>10.0f}{'':>8}{j['peak_rss_mb']:>11.0f}")
-    zero_o = sum(1 for t in o["totals"]["phrase"] if t == 0)
-    zero_j = sum(1 for t in j["totals"]["phrase"] if t == 0)
-    print(f"exact phrases with 0 hits (each is a substring of a real body): ours {zero_o}, "
-          f"jieba {zero_j} of {len(o['totals']['phrase'])}")
-    print_documents(o)
+        row = "".join(f"{statistics.median(v):>12.1f}{pct(v, 95):>8.1f}" for v in lat.values())
+        if "ours" in lat:
+            row += "".join(f"{statistics.median(lat[n]) / statistics.median(lat['ours']):>12.1f}x"
+                           for n in names if n != "ours")
+        print(f"{label:<22}{row}")
+    print(f"{'cold start (s)':<22}"
+          + "".join(f"{results[n]['cold_start_s']:>12.2f}{'':>8}" for n in names))
+    print(f"{'serving peak RSS (MB)':<22}"
+          + "".join(f"{results[n]['peak_rss_mb']:>12.0f}{'':>8}" for n in names))
+    zero = ", ".join(f"{n} {sum(1 for t in results[n]['totals']['phrase'] if t == 0)}"
+                     for n in names)
+    print(f"exact phrases with 0 hits (each is a substring of a real body): {zero} of "
+          f"{len(results[names[0]]['totals']['phrase'])}")
+    for n in names:
+        if n != "ours" and "ours" in results:
+            same = {k: sum(a == b for a, b in zip(results[n]["totals"][k],
+                                                   results["ours"]["totals"][k], strict=True))
+                    for k in LABELS if k in results[n]["totals"]}
+            print(f"{n}: totals equal to ours: " + ", ".join(
+                f"{k} {v} of {len(results['ours']['totals'][k])}" for k, v in same.items()))
+    if "ours" in results:
+        print_documents(results["ours"])
     print(f"load average: {load_average()}")
 
 
