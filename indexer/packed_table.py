@@ -174,7 +174,7 @@ class Stream:
 class RunStream:
     """Document numbers packed in runs (`indexer.packing.pack_runs`): each term's
     first document, and one run of gaps per term; the firsts, the runs' width codes and
-    byte offsets in memory (13 bytes a term)."""
+    byte offsets in memory (7 to 13 bytes a term)."""
 
     __slots__ = ("words", "codes", "offs", "first", "n", "signed")
 
