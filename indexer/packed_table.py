@@ -246,7 +246,7 @@ class PackedReading:
         offsets)."""
         b = min(b, self.occurrences)
         a = min(a, b)
-        pos = self._pos.raw(a, b).astype(self._pos.dtype) if "p" in which else None
+        pos = self._pos.raw(a, b).astype(self._pos.dtype, copy=False) if "p" in which else None
         if not self.chars or not ("s" in which or "e" in which):
             return pos, None, None
         # `table.start[a:b]` and then `table.end[a:b]` (as the search backend reads a

@@ -228,6 +228,9 @@ class _Values:
         start, stop, step = key.indices(self.table.occurrences)
         if step != 1:
             raise ValueError("only contiguous slices")
+        if self.k == 0:  # positions: one stream, read as directly as a plain array
+            pos = self.table._pos
+            return pos.raw(start, max(start, stop)).astype(pos.dtype, copy=False)
         return self.table.values(start, stop, "pse"[self.k])[self.k]
 
 
