@@ -1,6 +1,7 @@
 """Writing the postings tables of `indexer.sidecar` (whose docstring describes the
 file): one segment's occurrences collected per field, document by document, plus the
-tables of segments merged in, sorted once with numpy and written as flat arrays."""
+tables of segments merged in, sorted once with numpy into flat arrays, and written
+packed (`indexer.packed_table`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from indexer import faults
+from indexer import faults, packed_table
 from indexer.sidecar import ALIGN, MAGIC, FieldTable
 
 
@@ -61,16 +62,18 @@ class FieldBuilder:
         *docmap* (old → new, -1 for a deleted document, whose postings are dropped).
         Kept as a sorted run: runs are merged posting by posting at the end, never
         expanded into single occurrences."""
-        if len(table.docs) == 0:
+        if table.occurrences == 0:
             return
-        docs = docmap[table.docs[:].astype(np.int64)]
-        poff = table.poff[:].astype(np.int64)
-        per_term = np.diff(table.tpost[:].astype(np.int64))
+        flat = table.flat()
+        docs = docmap[flat["docs"]]
+        poff = flat["poff"]
+        per_term = np.diff(flat["tpost"])
         run = {"terms": table.keys if self.grams else table.term_list(),
                "post_term": np.repeat(np.arange(len(per_term)), per_term),
-               "docs": docs, "poff": poff, "pos": table.pos[:]}
+               "docs": docs, "poff": poff, "pos": flat["pos"]}
         if self.chars:
-            run["start"], run["end"] = table.start[:], table.end[:]
+            run["start"], run["end"] = flat["start"], flat["end"]
+        del flat
         live = docs >= 0
         if not live.all():  # drop deleted documents' postings and their occurrences
             freq = np.diff(poff)
@@ -244,6 +247,14 @@ def _distinct(sorted_values: np.ndarray) -> np.ndarray:
     return sorted_values[head]
 
 
+def term_chars(blob: np.ndarray, toff: np.ndarray) -> np.ndarray:
+    """Length in characters of each term of a word table (its UTF-8 lead bytes: the
+    count `indexer.sidecar` makes when it reads the table back)."""
+    cum = np.concatenate([[0], np.cumsum((blob & 0xC0) != 0x80)])
+    toff = toff.astype(np.int64)
+    return cum[toff[1:]] - cum[toff[:-1]]
+
+
 def _narrow(arr: np.ndarray) -> np.ndarray:
     """*arr* (non-negative integers) in the smallest unsigned type that holds it: most
     segments' document numbers and positions fit 16 bits, which halves the file. The
@@ -277,6 +288,10 @@ def write(path: str, fields: dict[str, FieldBuilder]) -> None:
             entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
             built = fb.arrays()
             fb.release()
+            packed, entry["streams"] = packed_table.encode(
+                built, None if fb.grams else term_chars(built["blob"], built["toff"]))
+            built.update(packed)
+            del packed
             for key in list(built):
                 arr = built.pop(key)
                 arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)

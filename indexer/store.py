@@ -9,9 +9,10 @@ under an open searcher. Incremental runs write into the current generation, wher
 Whoosh's own commit (segments first, then the table of contents renamed into place)
 gives readers the same old-or-new view.
 
-The meta file ``gongkai.json`` in each generation records the analysis version and the
-user-dictionary hash the index was built with, so that a mismatched index is refused
-rather than silently searched with different tokens.
+The meta file ``gongkai.json`` in each generation records the index format, the analysis
+version and the user-dictionary hash the index was built with, so that a mismatched
+index is refused (with a hint to rebuild) rather than misread or silently searched with
+different tokens.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ from indexer import faults
 from indexer.analysis import ANALYSIS_VERSION
 from indexer.schema import build_schema
 from indexer.segment import USERDICT
+from indexer.sidecar import FORMAT_VERSION
 
 META_FILE = "gongkai.json"
+# The on-disk format of the postings tables (`indexer.sidecar`): an index written in
+# another one is refused with a hint to rebuild, rather than read wrongly. Format 2
+# packs the tables (`indexer.packed_table`); format 1 kept them as plain arrays.
+INDEX_FORMAT = FORMAT_VERSION
 # Opening an index while a writer commits can find the files it listed already replaced
 # by the next commit's; each retry sees a newer commit, so a few always suffice.
 OPEN_ATTEMPTS = 8
@@ -107,6 +113,12 @@ def read_meta(real_dir: Path) -> dict:
 
 def check_compatible(real_dir: Path) -> None:
     meta = read_meta(real_dir)
+    # An index without the number was written before there was one: format 1.
+    fmt = meta.get("index_format", 1)
+    if fmt != INDEX_FORMAT:
+        raise IndexIncompatible(
+            f"the index at {real_dir} is in index format {fmt}, this version reads format "
+            f"{INDEX_FORMAT}; rebuild it with: gongkai index --rebuild PATH...")
     want = analysis_fingerprint()
     got = {k: meta.get(k) for k in want}
     if got != want:
@@ -133,7 +145,8 @@ def new_generation(index_dir: str | os.PathLike) -> Path:
     gen = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=gens))
     gen.chmod(0o755)
     whoosh_index.create_in(str(gen), build_schema(), indexname=INDEX_NAME)
-    meta = analysis_fingerprint() | {"created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    meta = analysis_fingerprint() | {"index_format": INDEX_FORMAT,
+                                     "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (gen / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return gen
 

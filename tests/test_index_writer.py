@@ -139,8 +139,9 @@ def test_a_failed_rebuild_leaves_the_current_index_untouched(tmp_path, corpus):
 def test_an_index_built_with_other_analysis_settings_is_refused(tmp_path):
     build_index(tmp_path / "ix", real_records()[:1])
     meta = store.resolve(tmp_path / "ix") / store.META_FILE
-    meta.write_text(json.dumps({"analysis_version": 0}), encoding="utf-8")
-    with pytest.raises(store.IndexIncompatible, match="--rebuild"):
+    meta.write_text(json.dumps({"analysis_version": 0, "index_format": store.INDEX_FORMAT}),
+                    encoding="utf-8")
+    with pytest.raises(store.IndexIncompatible, match="different analysis settings.*--rebuild"):
         store.open_index(tmp_path / "ix")
 
 
