@@ -52,7 +52,7 @@ def _trafilatura_body(data: bytes) -> str:
     try:
         import trafilatura
 
-        from indexer.encoding import decode_html
+        from indexer.readers.encoding import decode_html
     except ImportError:  # trafilatura needs lxml_html_clean with lxml >= 5.2
         return ""
     return trafilatura.extract(decode_html(data), include_comments=False,

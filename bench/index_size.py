@@ -22,17 +22,17 @@ sys.path.insert(0, str(ROOT))
 
 def tables_breakdown(path: Path, out: Counter) -> None:
     """Bytes of each array of a postings-tables file (padding counted with its array)."""
-    from indexer import sidecar
+    from indexer.index import postings_tables
 
     raw = path.read_bytes()
-    start = len(sidecar.MAGIC) + 8
-    hlen = int.from_bytes(raw[len(sidecar.MAGIC):start], "little")
+    start = len(postings_tables.MAGIC) + 8
+    hlen = int.from_bytes(raw[len(postings_tables.MAGIC):start], "little")
     header = json.loads(raw[start:start + hlen])
-    out["tables: header"] += -(-(start + hlen) // sidecar.ALIGN) * sidecar.ALIGN
+    out["tables: header"] += -(-(start + hlen) // postings_tables.ALIGN) * postings_tables.ALIGN
     for field, entry in header["fields"].items():
         for key, (dtype, _off, count) in entry["arrays"].items():
             nbytes = count * np.dtype(dtype).itemsize
-            out[f"tables: {field}.{key.split('.')[0]}"] += -(-nbytes // sidecar.ALIGN) * sidecar.ALIGN
+            out[f"tables: {field}.{key.split('.')[0]}"] += -(-nbytes // postings_tables.ALIGN) * postings_tables.ALIGN
 
 
 def whoosh_breakdown(path: Path, out: Counter) -> None:

@@ -4,7 +4,7 @@
 
 Both setups index the same records (parsed once, up front, so that HTML cleaning is not
 counted): Gongkai's schema (words with sub-words and character offsets, plus the exact
-bigram fields) through ``indexer.writer``, and the baseline: title and body as TEXT with
+bigram fields) through ``indexer.index.writer``, and the baseline: title and body as TEXT with
 ``jieba.analyse.ChineseAnalyzer`` (importing ``jieba.analyse`` is allowed here, never in
 the product). Each setup runs in its own process so peak RSS is its own. Prints
 documents, seconds, MB/s, docs/s, index size and peak RSS side by side, and the ratios.
@@ -40,8 +40,8 @@ def load_records(paths, limit):
 
 
 def run_ours(records, out: Path, procs: int) -> dict:
-    from indexer import store
-    from indexer.writer import index_items
+    from indexer.index import store
+    from indexer.index.writer import index_items
 
     start = time.perf_counter()
     summary = index_items(out / "ix", iter(records), rebuild=True, procs=procs)

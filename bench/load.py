@@ -247,16 +247,16 @@ def load_app(backend):
 
 
 def _index_dir(arg: str | None, workdir: Path) -> Path:
-    from indexer import store
+    from indexer.index import store
 
     if arg:
         return Path(arg)
     default = Path(os.environ.get("GONGKAI_INDEX") or ROOT / "index_data" / "index")
     if store.exists(default):
         return default
+    from indexer.index.writer import build_index
     from indexer.ingest import iter_records
     from indexer.record import Record
-    from indexer.writer import build_index
 
     index_dir = workdir / "index"
     print(f"building an index of {ROOT / 'index_data' / 'sample'} in {index_dir} ...",

@@ -67,7 +67,7 @@ def load_records(path: Path, limit: int, rng: random.Random):
 
 def build_ours(path: Path, records) -> None:
     try:  # the production writer (schema formats, meta file, generations)
-        from indexer.writer import build_index
+        from indexer.index.writer import build_index
     except ImportError:  # pragma: no cover - before the writer existed
         build_index = None
     if build_index is not None:
@@ -75,7 +75,7 @@ def build_ours(path: Path, records) -> None:
         return
     from whoosh import index
 
-    from indexer.schema import build_schema, record_to_document
+    from indexer.index.schema import build_schema, record_to_document
 
     path.mkdir(parents=True)
     ix = index.create_in(str(path), build_schema())
@@ -166,7 +166,7 @@ _GENERIC = {"关于", "通知", "印发", "若干", "有关", "进一步", "实�
 
 
 def known_item_queries(records, n: int, rng: random.Random) -> list[tuple[str, str]]:
-    from indexer.analysis import words
+    from indexer.chinese.analysis import words
 
     out = []
     pool = list(records)
@@ -186,7 +186,7 @@ def known_item_queries(records, n: int, rng: random.Random) -> list[tuple[str, s
 
 
 def phrase_samples(records, n: int, rng: random.Random) -> list[str]:
-    from indexer.normalize import normalize
+    from indexer.chinese.normalize import normalize
 
     out = []
     while len(out) < n:
@@ -204,7 +204,7 @@ def phrase_samples(records, n: int, rng: random.Random) -> list[str]:
 
 
 def flat_texts(records):
-    from indexer.normalize import normalize
+    from indexer.chinese.normalize import normalize
 
     return [(r.id, "".join(normalize(r.title).split()), "".join(normalize(r.body).split()))
             for r in records]
@@ -222,7 +222,7 @@ def run_known_item(engine, queries) -> dict:
 
 
 def run_phrases(engine, phrases, texts) -> dict:
-    from indexer.normalize import normalize
+    from indexer.chinese.normalize import normalize
 
     found = want_total = got_total = exact = 0
     for p in phrases:

@@ -72,7 +72,7 @@ def build_corpus(n_docs: int, seed: int = 7):
 
 
 def make_queries(docs, n: int, seed: int = 11):
-    from indexer.analysis import words
+    from indexer.chinese.analysis import words
 
     rng = random.Random(seed)
     real = [d for d in docs if not d.source.startswith("synthetic")]
@@ -97,7 +97,7 @@ def make_queries(docs, n: int, seed: int = 11):
 # ---------------------------------------------------------------- indexing
 
 def index_ours(docs, path: Path, procs: int) -> float:
-    from indexer.writer import index_items
+    from indexer.index.writer import index_items
 
     start = time.perf_counter()
     index_items(path, iter(docs), rebuild=True, procs=procs)

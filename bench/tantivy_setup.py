@@ -5,17 +5,17 @@ holds, queried for the same work as our results page.
 
 The index (`index_tantivy`):
 
-- ``title`` / ``body``: our jieba words (``indexer.analysis.word_occurrences``: rjieba,
+- ``title`` / ``body``: our jieba words (``indexer.chinese.analysis.word_occurrences``: rjieba,
   HMM off, sub-words at their parent's position) as pre-tokenised text with positions;
 - ``title_exact`` / ``body_exact``: our overlapping character bigrams
-  (``indexer.analysis.bigrams``, whitespace ignored) with positions, for exact phrases;
+  (``indexer.chinese.analysis.bigrams``, whitespace ignored) with positions, for exact phrases;
 - ``title_stored`` / ``body_stored``: the texts, stored (bytes: a stored text field would
   also be indexed, and a stored pre-tokenised one stores its tokens);
 - ``agency``, ``classification``, ``doc_type`` (untokenised text) and ``year``: fast
   fields, stored; ``pub_date`` (YYYYMMDD, 0 when missing so that newest-first puts
   those last, as ours does) fast and stored; ``id``, ``doc_no``, ``url`` stored.
 
-Facet values are the ones our index writes (``indexer.schema.record_to_document``).
+Facet values are the ones our index writes (``indexer.index.schema.record_to_document``).
 tantivy stores no character offsets (ours does, for highlighting words); its document
 store is LZ4-compressed blocks.
 
@@ -60,7 +60,7 @@ if str(ROOT) not in sys.path:
 
 FACETS = ("agency", "year", "classification", "doc_type")
 WORDS, GRAMS = "gk_words", "gk_grams"  # tokenizer names kept in the tantivy schema
-TITLE_BOOST = 3.0  # indexer.schema.TITLE_BOOST, applied at query time here
+TITLE_BOOST = 3.0  # indexer.index.schema.TITLE_BOOST, applied at query time here
 HEAP_BYTES = 256_000_000  # the writer's indexing memory, shared by its threads
 # SnippetGenerator counts bytes: 480 bytes are 160 Chinese characters, the length of
 # our snippets (up to three fragments of ~90 characters with context, or 160 without).
@@ -114,8 +114,8 @@ def _date_key(value: str) -> int:
 def analyse(record) -> dict:
     """Plain, picklable values of one record (run in the analysis workers): our index
     writer's field values, our words with positions, our bigrams joined by spaces."""
-    from indexer.analysis import bigrams, word_occurrences
-    from indexer.schema import record_to_document
+    from indexer.chinese.analysis import bigrams, word_occurrences
+    from indexer.index.schema import record_to_document
 
     doc = record_to_document(record)
     out = {"id": doc["id"], "url": doc.get("url", ""), "doc_no": doc.get("doc_no", ""),
@@ -134,13 +134,13 @@ def analyse(record) -> dict:
 
 
 def as_indexed(docs):
-    """*docs* as a rebuild of our index keeps them (indexer/writer.py, ``_write``): the
+    """*docs* as a rebuild of our index keeps them (indexer/index/writer.py, ``_write``): the
     same text again under one id, or under another id, is a duplicate left out; another
     text under an id already written gets an id from its URL and text."""
     import dataclasses
 
+    from indexer.index.schema import text_hash
     from indexer.record import make_id
-    from indexer.schema import text_hash
 
     written: dict[str, str] = {}  # id → text hash
     by_text: dict[str, str] = {}  # text hash → id
@@ -307,7 +307,7 @@ def snippet_html(generator, text: str, field: str, whole: bool = False) -> str:
     offsets are the stored text's, and reports byte offsets, mapped back here."""
     import tantivy
 
-    from indexer.normalize import normalize
+    from indexer.chinese.normalize import normalize
 
     if generator is None or not text:
         cut = text if whole else text[:LEAD_CHARS]
@@ -339,7 +339,7 @@ def tantivy_runner(path: str):
     doing a whole results page and returning its total."""
     import tantivy
 
-    from indexer.analysis import phrase_grams
+    from indexer.chinese.analysis import phrase_grams
     from search_app.search.query_compile import combine, compile_query
 
     Q, occur = tantivy.Query, tantivy.Occur

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import store
+from indexer.index import store
+from indexer.index.schema import text_hash
+from indexer.index.writer import IndexBusy, IndexLock
 from indexer.ingest import iter_records
 from indexer.record import Record, make_id
-from indexer.schema import text_hash
-from indexer.writer import IndexBusy, IndexLock
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "index_data" / "sample"

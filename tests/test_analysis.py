@@ -6,8 +6,8 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.analysis import BigramAnalyzer, ChineseAnalyzer, bigrams, phrase_grams
-from indexer.normalize import localize_query, normalize
+from indexer.chinese.analysis import BigramAnalyzer, ChineseAnalyzer, bigrams, phrase_grams
+from indexer.chinese.normalize import localize_query, normalize
 
 
 def tuples(analyzer, text, mode="index", **kw):
@@ -129,14 +129,14 @@ def test_bigram_offsets_cover_their_characters_and_positions_increase(text):
 
 
 def test_schema_survives_a_pickle_round_trip_in_a_new_process(tmp_path):
+    from indexer.index.writer import build_index
     from indexer.record import Record
-    from indexer.writer import build_index
 
     build_index(tmp_path / "ix", [Record(
         title="东湖公安分局2020年度政府信息公开年度报告", body="积极顺应“互联网+公安政务”发展趋势",
         source="example_page_text/donghu_gongan_2020_annual_report.txt")])
     code = (
-        "from indexer import store\n"
+        "from indexer.index import store\n"
         "from whoosh.query import Term\n"
         f"ix = store.open_index({str(tmp_path / 'ix')!r})\n"
         "print(type(ix.schema['body'].analyzer).__module__,"
@@ -145,4 +145,4 @@ def test_schema_survives_a_pickle_round_trip_in_a_new_process(tmp_path):
         "    print(len(s.search(Term('body', '发展趋势'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=600).stdout.split()
-    assert out == ["indexer.analysis", "ChineseTokenizer", "1"]
+    assert out == ["indexer.chinese.analysis", "ChineseTokenizer", "1"]

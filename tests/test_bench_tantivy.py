@@ -18,8 +18,8 @@ pytest.importorskip("tantivy")
 
 from test_search import RECORDS, flat, index_dir  # noqa: E402
 
-from indexer.analysis import words  # noqa: E402
-from indexer.schema import classification_levels  # noqa: E402
+from indexer.chinese.analysis import words  # noqa: E402
+from indexer.index.schema import classification_levels  # noqa: E402
 from search_app.search import SearchRequest, open_backend  # noqa: E402
 
 SETUP_PY = Path(__file__).resolve().parent.parent / "bench" / "tantivy_setup.py"
@@ -158,7 +158,7 @@ def test_duplicates_are_left_out_as_our_index_leaves_them_out(setup, tmp_path):
 
     import tantivy
 
-    from indexer.writer import index_items
+    from indexer.index.writer import index_items
 
     base = RECORDS[:30]
     docs = base + [

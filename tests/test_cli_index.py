@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from indexer.writer import IndexLock
+from indexer.index.writer import IndexLock
 from search_app.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"

@@ -3,7 +3,7 @@ leaves a duplicate, never leaves the index locked, and a rerun completes the job
 
 Real runs of ``python -m search_app index`` over real records from index_data/sample,
 committing every COMMIT documents ($GONGKAI_COMMIT_EVERY). Each run is killed at a
-*named* crash point ($GONGKAI_CRASH_AT, `indexer.faults`): the process kills itself
+*named* crash point ($GONGKAI_CRASH_AT, `indexer.index.faults`): the process kills itself
 there, so what it leaves is known exactly whatever the machine's speed. A reader thread
 opens the index again and again during every run and checks what it sees. A few kills
 at seeded random moments remain as a second check; their assertions hold whether or not
@@ -33,7 +33,7 @@ from reliability_helpers import (
     run_index,
 )
 
-from indexer import faults, store
+from indexer.index import faults, store
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.encoding import declared_charset, decode_html
+from indexer.readers.encoding import declared_charset, decode_html
 from indexer.readers.html_page import parse_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 from test_search import contains, facet_value, index_dir, live_records
 
+from indexer.index.schema import classification_levels
 from indexer.regions import region_prefixes
-from indexer.schema import classification_levels
 from search_app.search import FACETS, QueryError, SearchRequest, open_backend
 
 

@@ -1,4 +1,4 @@
-"""Crash points (`indexer.faults`): what $GONGKAI_CRASH_AT selects, and that a point
+"""Crash points (`indexer.index.faults`): what $GONGKAI_CRASH_AT selects, and that a point
 kills its process exactly at the N-th arrival, in the kind of process it names."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from indexer import faults
-from indexer.faults import parse_spec
+from indexer.index import faults
+from indexer.index.faults import parse_spec
 
 # A child that reaches 'filing:document' five times, printing each arrival it survives,
 # then forks a worker that reaches 'worker:document' twice.
 CHILD = """
 import os, sys
-from indexer import faults
+from indexer.index import faults
 for n in range(1, 6):
     faults.crash_point("filing:document")
     faults.crash_point("worker:document")  # a worker point: never fires in the indexer

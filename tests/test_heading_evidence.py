@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.encoding import decode_html
+from indexer.readers.encoding import decode_html
 from indexer.readers.html_page import parse_html
 from indexer.readers.text_page import without_spaces
 from indexer.record import Record

@@ -198,7 +198,7 @@ def test_word_saved_as_html_without_text_is_skipped_as_word_html():
 
 
 def test_every_selector_in_the_selector_data_is_a_supported_simple_selector():
-    from indexer import selectors
+    from indexer.readers import selectors
     from indexer.readers.html_dom import _parse_selector
 
     for sel in (selectors.CONTENT_SELECTORS + selectors.TITLE_SELECTORS

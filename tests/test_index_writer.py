@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
+from indexer.index import store
+from indexer.index.writer import IndexBusy, IndexLock, build_index, index_items, index_paths
 from indexer.ingest import iter_records
 from indexer.record import Record
-from indexer.writer import IndexBusy, IndexLock, build_index, index_items, index_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
 RECORDS_FILE = FIXTURES / "records_govcn_sample.jsonl"

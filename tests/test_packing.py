@@ -1,5 +1,5 @@
-"""The packed postings tables (indexer.packing, indexer.packed_table, format 2 of
-indexer.sidecar): every stream, slice and table decodes to exactly the arrays that were
+"""The packed postings tables (indexer.index.packing, indexer.index.packed_table, format 2 of
+indexer.index.postings_tables): every stream, slice and table decodes to exactly the arrays that were
 written, at block, superblock and rank boundaries and at the extremes of each type; an
 index of an older format is refused with a hint to rebuild."""
 
@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from indexer import packed_table, packing, sidecar, sidecar_build, store
+from indexer.index import packed_table, packing, postings_tables, postings_tables_build, store
 
 BOUNDARY_SIZES = [0, 1, 2, 127, 128, 129, 255, 256, 257,
                   packing.BLOCK * packing.SUPER - 1, packing.BLOCK * packing.SUPER,
@@ -79,7 +79,7 @@ def test_zigzag_round_trips_negative_and_positive_gaps():
 
 
 def random_builder(rng, chars: bool, docs: int, vocab: list[str], max_len: int):
-    b = sidecar_build.FieldBuilder(grams=not chars, chars=chars, boost=1.0)
+    b = postings_tables_build.FieldBuilder(grams=not chars, chars=chars, boost=1.0)
     for d in range(docs):
         n = int(rng.integers(0, max_len))
         if chars:
@@ -90,7 +90,7 @@ def random_builder(rng, chars: bool, docs: int, vocab: list[str], max_len: int):
             end = start + lens + (rng.random(n) < 0.05)  # a few spans longer than the word
             b.add_words(d, words, pos, start, end)
         else:
-            keys = np.array([sidecar.gram_key(vocab[i]) for i in rng.integers(0, len(vocab), n)],
+            keys = np.array([postings_tables.gram_key(vocab[i]) for i in rng.integers(0, len(vocab), n)],
                             dtype=np.int64)
             b.add_grams(d, keys)
     return b
@@ -100,14 +100,14 @@ def written(tmp_path, builders: dict, name="t.gkp"):
     """(flat arrays as the builder made them, the tables read back)."""
     expected = {}
     for field, b in builders.items():
-        clone = sidecar_build.FieldBuilder(b.grams, b.chars, b.boost)
+        clone = postings_tables_build.FieldBuilder(b.grams, b.chars, b.boost)
         clone.key_chunks, clone.doc_chunks = list(b.key_chunks), list(b.doc_chunks)
         clone.pos_chunks, clone.span_chunks = list(b.pos_chunks), list(b.span_chunks)
         clone.vocab = dict(b.vocab)
         expected[field] = clone.arrays()
     path = tmp_path / name
-    sidecar_build.write(str(path), builders)
-    return expected, sidecar.SegmentTables(np.fromfile(path, dtype=np.uint8)).fields
+    postings_tables_build.write(str(path), builders)
+    return expected, postings_tables.SegmentTables(np.fromfile(path, dtype=np.uint8)).fields
 
 
 def assert_table_equals(table, exp):
@@ -150,7 +150,7 @@ def test_a_written_table_reads_back_every_posting_and_occurrence(tmp_path, seed)
 def test_postings_spanning_superblocks_and_long_documents_read_back(tmp_path):
     # One term whose occurrences cross several superblocks, positions near the top of
     # uint32, and a document with one occurrence only.
-    b = sidecar_build.FieldBuilder(grams=False, chars=True, boost=1.0)
+    b = postings_tables_build.FieldBuilder(grams=False, chars=True, boost=1.0)
     n = packing.BLOCK * packing.SUPER * 2 + 3
     top = 2**32 - 10
     b.add_words(0, ["甲"] * n, np.arange(n), np.arange(n) * 2, np.arange(n) * 2 + 1)
@@ -170,7 +170,7 @@ def test_postings_spanning_superblocks_and_long_documents_read_back(tmp_path):
 def test_positions_out_of_order_and_spans_shorter_than_their_term_read_back(tmp_path):
     # Never written by the analysers, but a table must not misread them: the gaps are
     # zigzag coded, and the end's difference from the term's length is signed.
-    b = sidecar_build.FieldBuilder(grams=False, chars=True, boost=1.0)
+    b = postings_tables_build.FieldBuilder(grams=False, chars=True, boost=1.0)
     b.add_words(0, ["人民", "人民", "政府"], [5, 2, 0], [10, 3, 0], [11, 5, 2])
     b.sorted = True  # keep the given order inside the posting
     expected, tables = written(tmp_path, {"body": b})
@@ -179,9 +179,9 @@ def test_positions_out_of_order_and_spans_shorter_than_their_term_read_back(tmp_
 
 
 def test_an_empty_table_and_a_table_of_one_posting_read_back(tmp_path):
-    empty = sidecar_build.FieldBuilder(grams=True, chars=False, boost=1.0)
-    one = sidecar_build.FieldBuilder(grams=True, chars=False, boost=1.0)
-    one.add_grams(0, np.array([sidecar.gram_key("政")], dtype=np.int64))
+    empty = postings_tables_build.FieldBuilder(grams=True, chars=False, boost=1.0)
+    one = postings_tables_build.FieldBuilder(grams=True, chars=False, boost=1.0)
+    one.add_grams(0, np.array([postings_tables.gram_key("政")], dtype=np.int64))
     _, tables = written(tmp_path, {"title_exact": empty, "body_exact": one})
     assert len(tables["title_exact"]) == 0 and tables["title_exact"].flat()["pos"].size == 0
     docs, freq = tables["body_exact"].postings(0)
@@ -193,14 +193,14 @@ def test_an_empty_table_and_a_table_of_one_posting_read_back(tmp_path):
 
 
 def test_a_tables_file_of_format_1_is_refused_with_a_hint_to_rebuild(tmp_path):
-    b = sidecar_build.FieldBuilder(grams=True, chars=False, boost=1.0)
-    b.add_grams(0, np.array([sidecar.gram_key("政")], dtype=np.int64))
+    b = postings_tables_build.FieldBuilder(grams=True, chars=False, boost=1.0)
+    b.add_grams(0, np.array([postings_tables.gram_key("政")], dtype=np.int64))
     path = tmp_path / "old.gkp"
-    sidecar_build.write(str(path), {"body_exact": b})
+    postings_tables_build.write(str(path), {"body_exact": b})
     raw = bytearray(path.read_bytes())
-    raw[:len(sidecar.MAGIC)] = b"GKPOST1\n"
-    with pytest.raises(sidecar.DamagedIndex) as info:
-        sidecar.SegmentTables(np.frombuffer(bytes(raw), dtype=np.uint8), name="old.gkp")
+    raw[:len(postings_tables.MAGIC)] = b"GKPOST1\n"
+    with pytest.raises(postings_tables.DamagedIndex) as info:
+        postings_tables.SegmentTables(np.frombuffer(bytes(raw), dtype=np.uint8), name="old.gkp")
     message = str(info.value)
     assert "\n" not in message
     assert "format 1" in message and "format 2" in message and "--rebuild" in message
@@ -212,7 +212,7 @@ def test_an_index_without_a_format_number_is_refused_with_a_hint_to_rebuild(tmp_
     build_index(tmp_path / "ix", real_records()[:1])
     meta_file = store.resolve(tmp_path / "ix") / store.META_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    assert meta["index_format"] == store.INDEX_FORMAT == sidecar.FORMAT_VERSION == 2
+    assert meta["index_format"] == store.INDEX_FORMAT == postings_tables.FORMAT_VERSION == 2
     del meta["index_format"]  # as every index before format 2 was written
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(store.IndexIncompatible,
@@ -267,7 +267,7 @@ def test_searching_an_index_of_format_1_is_a_one_line_error(tmp_path, capsys):
 def test_a_rebuild_replaces_an_index_of_format_1(tmp_path):
     from test_index_writer import real_records
 
-    from indexer.writer import index_items
+    from indexer.index.writer import index_items
 
     path = format_1_index(tmp_path)
     index_items(path, iter(real_records()[:2]), rebuild=True, procs=1)

@@ -93,7 +93,7 @@ def test_a_body_that_is_only_tables_of_figures_is_a_document():
     # three tables of figures remain in the content block.
     from bs4 import BeautifulSoup
 
-    from indexer.encoding import decode_html
+    from indexer.readers.encoding import decode_html
 
     soup = BeautifulSoup(decode_html((CLASSES / "pingtan_105587_page.html").read_bytes()), "lxml")
     block = soup.find("div", class_="TRS_Editor")

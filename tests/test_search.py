@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from indexer.normalize import normalize
+from indexer.chinese.normalize import normalize
+from indexer.index.schema import build_schema, classification_levels, record_to_document
+from indexer.index.segment_writer import TablesWriter
 from indexer.record import Record
-from indexer.schema import build_schema, classification_levels, record_to_document
-from indexer.segment_writer import TablesWriter
 from search_app.search import QueryError, SearchRequest, open_backend
 
 FIXTURE = Path(__file__).parent / "fixtures" / "search_records.jsonl"
@@ -392,7 +392,7 @@ def test_negation_inside_groups(backend):
 
 
 def test_backend_follows_a_rebuilt_index_generation(tmp_path):
-    from indexer.writer import build_index
+    from indexer.index.writer import build_index
 
     path = tmp_path / "index"
     build_index(path, RECORDS[:5])

@@ -14,7 +14,7 @@ import pytest
 from test_search import DELETED_ID, RECORDS, build, index_dir
 from whoosh.searching import Searcher
 
-from indexer.analysis import is_word, word_occurrences
+from indexer.chinese.analysis import is_word, word_occurrences
 from search_app.search import MAX_PAGE_SIZE, open_backend, similar
 
 pytest_plugins = ["tests.web_fixtures"]

@@ -1,4 +1,4 @@
-"""The numpy postings tables (indexer.sidecar, indexer.codec, indexer.segment_writer):
+"""The numpy postings tables (indexer.index.postings_tables, indexer.index.codec, indexer.index.segment_writer):
 they hold exactly what Whoosh's own writer would have filed, survive merges, deletions
 and segments written by plain Whoosh, and stay readable by Whoosh itself."""
 
@@ -13,10 +13,10 @@ from test_search import RECORDS, build, index_dir
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
-from indexer import sidecar, sidecar_build
-from indexer.codec import CombinedTermsReader, TablesSegment
-from indexer.schema import build_schema, record_to_document
-from indexer.segment_writer import TablesWriter
+from indexer.index import postings_tables, postings_tables_build
+from indexer.index.codec import CombinedTermsReader, TablesSegment
+from indexer.index.schema import build_schema, record_to_document
+from indexer.index.segment_writer import TablesWriter
 from search_app.search import SearchRequest, open_backend
 
 TABLE_FIELDS = ("title", "title_exact", "body", "body_exact")
@@ -53,13 +53,13 @@ def test_gram_keys_sort_in_the_utf8_byte_order_of_their_terms():
                                                   for _ in range(200))
     terms = {rng.choice(alphabet) + rng.choice(["", rng.choice(alphabet)]) for _ in range(3000)}
     terms = [t for t in terms if not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
-    by_key = sorted(terms, key=sidecar.gram_key)
+    by_key = sorted(terms, key=postings_tables.gram_key)
     assert by_key == sorted(terms, key=lambda t: t.encode("utf-8"))
-    assert all(sidecar.gram_text(sidecar.gram_key(t)) == t for t in terms)
+    assert all(postings_tables.gram_text(postings_tables.gram_key(t)) == t for t in terms)
 
 
 def test_gram_keys_are_the_bigram_positions_of_the_exact_fields():
-    from indexer.analysis import bigram_positions, exact_keys
+    from indexer.chinese.analysis import bigram_positions, exact_keys
 
     text = "关于 印发《人民政府\n信息公开》的通知 2021年"
     keys = exact_keys(text)
@@ -67,7 +67,7 @@ def test_gram_keys_are_the_bigram_positions_of_the_exact_fields():
     for gram, positions in bigram_positions(text).items():
         for p in positions:
             expected[p] = gram
-    assert [sidecar.gram_text(int(k)) for k in keys] == [expected[p] for p in range(len(keys))]
+    assert [postings_tables.gram_text(int(k)) for k in keys] == [expected[p] for p in range(len(keys))]
 
 
 @pytest.mark.parametrize("field", TABLE_FIELDS)
@@ -96,8 +96,8 @@ def test_the_tables_file_is_kept_beside_the_compound_segment_file_not_inside_it(
     assert all(isinstance(seg, TablesSegment) and seg.is_compound() for seg in segments)
     names = {p.name for p in index_dir("single").iterdir()}
     for seg in segments:
-        assert seg.make_filename(sidecar.EXT) in names
-        assert seg.make_filename(sidecar.EXT) not in seg.list_files(ix.storage)
+        assert seg.make_filename(postings_tables.EXT) in names
+        assert seg.make_filename(postings_tables.EXT) not in seg.list_files(ix.storage)
 
 
 def test_merging_segments_keeps_every_posting_of_the_live_documents(tmp_path):
@@ -115,7 +115,7 @@ def test_merging_segments_keeps_every_posting_of_the_live_documents(tmp_path):
 def per_document(path: Path) -> dict:
     """id → (stored fields, every column value, every field length) of the live
     documents, and the index's total field lengths."""
-    from indexer.columns import column_values
+    from indexer.index.columns import column_values
 
     ix = whoosh_index.open_dir(str(path))
     with ix.searcher() as s:
@@ -256,23 +256,23 @@ def test_a_reader_keeps_answering_after_a_merge_deletes_the_files_it_opened(tmp_
     with ix.searcher() as s:
         before = sorted(h["id"] for h in s.search(q, limit=None))
         TablesWriter(ix).commit(optimize=True)  # deletes the three segments' files
-        gone = [seg.make_filename(sidecar.EXT) for seg in s.reader().segments()]
+        gone = [seg.make_filename(postings_tables.EXT) for seg in s.reader().segments()]
         assert len(gone) == 3 and not [g for g in gone if (path / g).exists()]
         assert sorted(h["id"] for h in s.search(q, limit=None)) == before
     assert before
 
 
 def test_an_empty_field_table_reads_as_no_terms(tmp_path):
-    b = sidecar_build.FieldBuilder(grams=True, chars=False, boost=1.0)
+    b = postings_tables_build.FieldBuilder(grams=True, chars=False, boost=1.0)
     b.add_grams(0, np.zeros(0, dtype=np.int64))
-    sidecar_build.write(str(tmp_path / "x.gkp"), {"body_exact": b})
-    table = sidecar.SegmentTables(np.fromfile(tmp_path / "x.gkp", dtype=np.uint8))
+    postings_tables_build.write(str(tmp_path / "x.gkp"), {"body_exact": b})
+    table = postings_tables.SegmentTables(np.fromfile(tmp_path / "x.gkp", dtype=np.uint8))
     t = table.fields["body_exact"]
     assert len(t) == 0 and t.find("政府".encode()) == -1
 
 
 def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypatch):
-    from indexer import store, writer
+    from indexer.index import store, writer
 
     monkeypatch.setattr(writer, "MAX_SEGMENTS", 2)
     summary = writer.index_items(tmp_path / "ix", iter(RECORDS), commit_every=10)
@@ -300,7 +300,7 @@ def count_commits(monkeypatch) -> list:
 
 
 def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monkeypatch):
-    from indexer import store, writer
+    from indexer.index import store, writer
 
     commits = count_commits(monkeypatch)
     writer.index_items(tmp_path / "one", iter(RECORDS), rebuild=True)
@@ -317,7 +317,7 @@ def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monke
 
 def test_an_update_of_an_existing_index_commits_every_commit_every_documents(
         tmp_path, monkeypatch):
-    from indexer import writer
+    from indexer.index import writer
 
     writer.index_items(tmp_path / "ix", iter(RECORDS[:10]), rebuild=True)
     commits = count_commits(monkeypatch)
@@ -329,13 +329,13 @@ def test_an_update_of_an_existing_index_commits_every_commit_every_documents(
 @pytest.mark.parametrize("damage", ["truncated", "overwritten"])
 def test_a_damaged_tables_file_is_a_one_line_error_and_changes_nothing(tmp_path, capsys,
                                                                        damage):
-    from indexer import store, writer
+    from indexer.index import store, writer
     from search_app.cli import main
 
     index = tmp_path / "ix"
     writer.index_items(index, iter(RECORDS[:40]), rebuild=True)
     path = store.resolve(index)
-    gkp = next(path.glob("*" + sidecar.EXT))
+    gkp = next(path.glob("*" + postings_tables.EXT))
     data = gkp.read_bytes()
     gkp.write_bytes(data[:100] if damage == "truncated" else b"garbage" * 10)
     before = {p.name: p.read_bytes() for p in path.iterdir()}
@@ -349,7 +349,7 @@ def test_a_damaged_tables_file_is_a_one_line_error_and_changes_nothing(tmp_path,
 
 
 def test_array_word_analysis_equals_the_tokenizers_index_mode_on_real_text():
-    from indexer.analysis import word_postings, words
+    from indexer.chinese.analysis import word_postings, words
 
     texts = [t for r in RECORDS for t in (r.title, r.body)]
     texts += ["", "  ", "〇一二 ＡＢＣ１２３ 人民政府 住房公积金管理中心\t民政局 𠀀𪚥 e.g. 3.14%",

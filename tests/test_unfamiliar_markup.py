@@ -1,7 +1,7 @@
 """A portal whose templates use class names nobody has listed is read as well as a known one.
 
 Every real fixture page (tests/fixtures/pages) is read again with all its class and id
-attributes removed, so that none of the selectors in `indexer/selectors.py` can match:
+attributes removed, so that none of the selectors in `indexer/readers/selectors.py` can match:
 what is left to go on is structure and text (heading tags, text density, labels, hidden
 blocks, the footer's credits). Title, must-have sentences and must-not furniture must come
 out as the hand-read expectations say."""
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.encoding import decode_html
+from indexer.readers.encoding import decode_html
 from indexer.readers.html_page import parse_html
 from indexer.readers.text_page import without_spaces
 from indexer.record import Record

@@ -76,8 +76,8 @@ def hostile_records():
 
 @pytest.fixture(scope="module")
 def abuse_index(tmp_path_factory):
+    from indexer.index.writer import build_index
     from indexer.record import Record
-    from indexer.writer import build_index
 
     lines = FIXTURE.read_text(encoding="utf-8").splitlines()
     real = [Record.from_dict(json.loads(line)) for line in lines]

@@ -180,9 +180,9 @@ def test_a_reindex_is_visible_without_a_restart(tmp_path):
     """`gongkai index` into the served directory shows up in the running app."""
     import time
 
+    from indexer.index.writer import build_index
     from indexer.ingest import iter_records
     from indexer.record import Record
-    from indexer.writer import build_index
     from search_app import create_app
     from tests.web_fixtures import SAMPLE
 
@@ -197,7 +197,7 @@ def test_a_reindex_is_visible_without_a_restart(tmp_path):
     try:
         assert client.get("/api/stats").get_json()["documents"] == len(first)
         second = records("jiangxi_txt")
-        # A rebuild in the same second gets a directory of its own (indexer.store names
+        # A rebuild in the same second gets a directory of its own (indexer.index.store names
         # generations with mkdtemp), so no wait is needed before it; the app notices it
         # at its next check (CHECK_EVERY), waited for here as the condition itself.
         build_index(index_dir, first + second)

@@ -32,7 +32,7 @@ def sample_records():
 
 @pytest.fixture(scope="session")
 def web_index_dir(tmp_path_factory, sample_records) -> Path:
-    from indexer.writer import build_index
+    from indexer.index.writer import build_index
 
     # GONGKAI_WEB_TEST_INDEX: a directory to keep the built index in between runs while
     # developing (rebuilt when missing). Unset, every session builds a fresh one.

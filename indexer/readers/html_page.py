@@ -1,7 +1,7 @@
 """Reader for one crawled government web page (raw HTML bytes) -> `Record` or `Skipped`.
 
 The page templates differ from site to site, so nothing here is per-site: the content
-area, title and metadata are found with the data in `indexer.selectors` plus a few
+area, title and metadata are found with the data in `indexer.readers.selectors` plus a few
 structural rules (label cells, link density, text density).
 
 Skip reasons: ``not-html`` (binary or no markup), ``redirect-stub`` (JS/meta-refresh
@@ -19,10 +19,8 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from indexer import selectors as S
 from indexer.agencies import resolve as resolve_agency
 from indexer.agencies import site_owner
-from indexer.encoding import decode_html
 from indexer.fields import (
     DOC_NO_RE,
     doc_no_value,
@@ -34,6 +32,8 @@ from indexer.fields import (
     signature,
 )
 from indexer.readers import Skipped
+from indexer.readers import selectors as S
+from indexer.readers.encoding import decode_html
 from indexer.readers.html_dom import (
     SPACES,
     inside,

@@ -13,8 +13,8 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
-from indexer import selectors as S
 from indexer.fields import DOC_NO_RE, doc_type_from_title, looks_like_agency
+from indexer.readers import selectors as S
 from indexer.readers.html_dom import link_density, meta_content, plain, select_all
 from indexer.readers.text_page import parse_labels, without_spaces
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from indexer import selectors as S
 from indexer.agencies import resolve as resolve_agency
 from indexer.fields import (
     doc_no_value,
@@ -20,6 +19,7 @@ from indexer.fields import (
     signature,
 )
 from indexer.readers import Skipped
+from indexer.readers import selectors as S
 from indexer.record import Record
 
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u200b\ufeff]+")

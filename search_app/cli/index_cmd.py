@@ -79,10 +79,10 @@ def print_summary(summary, index_dir, stream=None) -> None:
 
 
 def run(args) -> int:
-    from indexer import store
-    from indexer.sidecar import DamagedIndex
-    from indexer.workers import WorkerDied
-    from indexer.writer import IndexBusy, index_paths
+    from indexer.index import store
+    from indexer.index.postings_tables import DamagedIndex
+    from indexer.index.workers import WorkerDied
+    from indexer.index.writer import IndexBusy, index_paths
 
     index_dir = args.index or store.default_index_dir()
     progress = Progress()

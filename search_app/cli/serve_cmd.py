@@ -71,8 +71,8 @@ def _progress(started: float):
 
 def ensure_index(index_dir: Path) -> None:
     """Build *index_dir* from the sample corpus when there is no index there yet."""
-    from indexer import store
-    from indexer.writer import IndexBusy, index_paths
+    from indexer.index import store
+    from indexer.index.writer import IndexBusy, index_paths
 
     if store.exists(index_dir):
         return

@@ -5,7 +5,7 @@ scores (a dense float array, for the top hits).
 Why not Whoosh's matchers: they walk documents one at a time in Python, and the
 backend needed two such walks per request (``docs_for_query`` for the mask, then
 ``search`` for the scores). Here a term's postings are slices of the segment's numpy
-tables (`indexer.sidecar`, written by the indexer for title, body and their exact
+tables (`indexer.index.postings_tables`, written by the indexer for title, body and their exact
 bigram fields; other fields, and segments written by plain Whoosh, are read from
 Whoosh's posting blocks), cached per index generation; boolean structure is array
 arithmetic; and a phrase is checked only in documents that contain all its terms (and,
@@ -29,9 +29,9 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
-from indexer.codec import tables_of
-from indexer.columns import LENGTH_OF_BYTE, length_codes
-from indexer.postings import CompactCharacters
+from indexer.index.codec import tables_of
+from indexer.index.columns import LENGTH_OF_BYTE, length_codes
+from indexer.index.postings import CompactCharacters
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
 TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation

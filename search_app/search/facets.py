@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.columns import column_values
-from indexer.schema import classification_levels
+from indexer.index.columns import column_values
+from indexer.index.schema import classification_levels
 from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
 

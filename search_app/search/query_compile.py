@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from indexer.analysis import phrase_grams, words
+from indexer.chinese.analysis import phrase_grams, words
+from indexer.chinese.normalize import is_traditional, localize_query, normalize
+from indexer.chinese.segment import subwords
 from indexer.fields import DOC_NO_RE, normalize_doc_no
-from indexer.normalize import is_traditional, localize_query, normalize
-from indexer.schema import classification_levels
-from indexer.segment import subwords
+from indexer.index.schema import classification_levels
 from search_app.search.query_parser import (
     And,
     FieldValue,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indexer.normalize import normalize
+from indexer.chinese.normalize import normalize
 from search_app.search.types import MAX_QUERY_CHARS, QueryError
 
 MAX_DEPTH = 8

@@ -28,10 +28,10 @@ from math import log
 import numpy as np
 from whoosh import query as wq
 
-from indexer import segment
-from indexer.analysis import is_word
-from indexer.codec import tables_of
-from indexer.normalize import normalize
+from indexer.chinese import segment
+from indexer.chinese.analysis import is_word
+from indexer.chinese.normalize import normalize
+from indexer.index.codec import tables_of
 
 FIELD = "body"  # the word field the key terms come from and are matched in
 # Title + start of the body analysed: bounds the work per document. Against Whoosh's
@@ -57,7 +57,7 @@ def analysed_text(title: str, body: str) -> str:
 
 def word_counts(text: str) -> Counter:
     """How often each word of *text* is indexed in a word field: its jieba words, and
-    each word's dictionary sub-words at its place (what `indexer.analysis.words` gives
+    each word's dictionary sub-words at its place (what `indexer.chinese.analysis.words` gives
     in index mode), counted per distinct word instead of per occurrence."""
     counts = Counter(segment.cut(normalize(text)))
     for w, c in list(counts.items()):

@@ -12,8 +12,8 @@ import html
 import re
 from collections.abc import Iterable
 
-from indexer.analysis import words
-from indexer.normalize import normalize
+from indexer.chinese.analysis import words
+from indexer.chinese.normalize import normalize
 
 FRAGMENT_CHARS = 90  # context around a fragment's matches, both sides together
 MAX_FRAGMENTS = 3

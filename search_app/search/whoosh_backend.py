@@ -33,9 +33,9 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from indexer import store
-from indexer.schema import stored_to_dict
-from indexer.sidecar import DamagedIndex
+from indexer.index import store
+from indexer.index.postings_tables import DamagedIndex
+from indexer.index.schema import stored_to_dict
 from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
 from search_app.search import similar
@@ -71,13 +71,19 @@ class IndexMissing(FileNotFoundError):
 
 def _open_index(index_dir: Path):
     real = Path(os.path.realpath(index_dir))
-    if not real.is_dir() or not whoosh_index.exists_in(str(real)):
-        raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
-    # Indexes made with `gongkai index` record their analysis settings; one made directly
-    # with Whoosh (as some tests do) has no meta file to check.
-    if (real / store.META_FILE).exists():
+    # Indexes made with `gongkai index` record their format and analysis settings, checked
+    # before Whoosh unpickles a schema whose classes this version may not have; one made
+    # directly with Whoosh (as some tests do) has no meta file to check.
+    if real.is_dir() and (real / store.META_FILE).exists():
         store.check_compatible(real)
-    ix = whoosh_index.open_dir(str(real))
+    try:
+        if not real.is_dir() or not whoosh_index.exists_in(str(real)):
+            raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
+        ix = whoosh_index.open_dir(str(real))
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise store.IndexIncompatible(
+            f"the index at {real} was written by another version of Gongkai ({exc}); "
+            "rebuild it with: gongkai index --rebuild PATH...") from None
     # Whoosh maps a compound segment file and then wraps each part in a BytesIO, which
     # copies it: every searcher held the whole posting file (over 600 MB at 10k
     # documents) in memory. Plain file reads through the OS page cache copy nothing.

@@ -22,7 +22,7 @@ from whoosh import formats
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.system import pack_uint
 
-from indexer.analysis import (
+from indexer.chinese.analysis import (
     BigramAnalyzer,
     BigramTokenizer,
     ChineseAnalyzer,
@@ -32,9 +32,9 @@ from indexer.analysis import (
     word_occurrences,
     word_postings,
 )
+from indexer.chinese.normalize import normalize
 from indexer.fields import normalize_doc_no
-from indexer.normalize import normalize
-from indexer.postings import compact
+from indexer.index.postings import compact
 from indexer.record import Record
 
 # Separators between the levels of a hierarchical 主题分类: portals write
@@ -59,13 +59,13 @@ class ColumnID(ID):
 
 class AnalyzedTEXT(TEXT):
     """A TEXT field that analyses straight into postings (see `postings`) and stores
-    them in the compact formats of `indexer.postings`."""
+    them in the compact formats of `indexer.index.postings`."""
 
     def __init__(self, *args, tables: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.format = compact(self.format)
         # "words" or "grams": the index writer keeps this field's postings in numpy
-        # tables (`indexer.sidecar`) instead of Whoosh's posting files.
+        # tables (`indexer.index.postings_tables`) instead of Whoosh's posting files.
         self.tables = tables
 
     def word_occurrences(self, value: str):

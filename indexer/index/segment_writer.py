@@ -1,5 +1,5 @@
 """`TablesWriter`: Whoosh's segment writer, with the schema's table fields (see
-`indexer.codec`) analysed straight into arrays instead of Whoosh's posting pool.
+`indexer.index.codec`) analysed straight into arrays instead of Whoosh's posting pool.
 
 Everything else (stored fields, columns, field lengths, deletions, merges, the TOC and
 its atomic commit) is Whoosh's own. Every writer of a Gongkai index should be one of
@@ -17,10 +17,10 @@ from whoosh.columns import TranslatingColumnReader
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from indexer import faults
-from indexer.codec import GongkaiCodec, is_table_field, tables_of
-from indexer.columns import LENGTH_OF_BYTE, length_codes, raw_values
-from indexer.workers import worker_died
+from indexer.index import faults
+from indexer.index.codec import GongkaiCodec, is_table_field, tables_of
+from indexer.index.columns import LENGTH_OF_BYTE, length_codes, raw_values
+from indexer.index.workers import worker_died
 
 # How often a writer waiting on its workers looks whether one of them has died. Only a
 # polling interval: no outcome depends on it.
@@ -100,7 +100,7 @@ class TablesWriter(SegmentWriter):
 
     def write_per_doc(self, fieldnames, reader):
         """Whoosh's, for a segment being merged in, with its field lengths and column
-        values read whole (`indexer.columns`) instead of document by document: Whoosh
+        values read whole (`indexer.index.columns`) instead of document by document: Whoosh
         asked the file system whether a length column exists for every field of every
         document (a merge of 17,000 documents: 45 → 37.5 s)."""
         plan = self._per_doc_plan(fieldnames, reader)

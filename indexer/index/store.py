@@ -27,22 +27,22 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import faults
-from indexer.analysis import ANALYSIS_VERSION
-from indexer.schema import build_schema
-from indexer.segment import USERDICT
-from indexer.sidecar import FORMAT_VERSION
+from indexer.chinese.analysis import ANALYSIS_VERSION
+from indexer.chinese.segment import USERDICT
+from indexer.index import faults
+from indexer.index.postings_tables import FORMAT_VERSION
+from indexer.index.schema import build_schema
 
 META_FILE = "gongkai.json"
-# The on-disk format of the postings tables (`indexer.sidecar`): an index written in
+# The on-disk format of the postings tables (`indexer.index.postings_tables`): an index written in
 # another one is refused with a hint to rebuild, rather than read wrongly. Format 2
-# packs the tables (`indexer.packed_table`); format 1 kept them as plain arrays.
+# packs the tables (`indexer.index.packed_table`); format 1 kept them as plain arrays.
 INDEX_FORMAT = FORMAT_VERSION
 # Opening an index while a writer commits can find the files it listed already replaced
 # by the next commit's; each retry sees a newer commit, so a few always suffice.
 OPEN_ATTEMPTS = 8
 INDEX_NAME = "MAIN"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class IndexMissing(FileNotFoundError):
@@ -100,8 +100,18 @@ def retrying(fn):
 
 def exists(index_dir: str | os.PathLike) -> bool:
     real = resolve(index_dir)
-    return real.is_dir() and retrying(
-        lambda: whoosh_index.exists_in(str(real), indexname=INDEX_NAME))
+    if not real.is_dir():
+        return False
+    if (real / META_FILE).exists():
+        # Checked before Whoosh reads the TOC: an index of another format pickled classes
+        # this version may not have.
+        check_compatible(real)
+    try:
+        return retrying(lambda: whoosh_index.exists_in(str(real), indexname=INDEX_NAME))
+    except (ModuleNotFoundError, AttributeError) as exc:
+        raise IndexIncompatible(
+            f"the index at {real} was written by another version of Gongkai ({exc}); "
+            "rebuild it with: gongkai index --rebuild PATH...") from None
 
 
 def read_meta(real_dir: Path) -> dict:

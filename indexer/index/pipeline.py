@@ -1,7 +1,7 @@
 """Parse files in worker processes, in input order.
 
 HTML pages cost tens of milliseconds each to clean; spreading files over processes keeps
-the index writer (which analyses in its own worker processes, see `indexer.writer`) fed.
+the index writer (which analyses in its own worker processes, see `indexer.index.writer`) fed.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from indexer import faults
+from indexer.index import faults
+from indexer.index.workers import worker_died
 from indexer.ingest import iter_files, records_from_file
-from indexer.workers import worker_died
 
 
 def _work(job: tuple[str, dict | None]) -> list:

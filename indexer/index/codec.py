@@ -1,5 +1,5 @@
 """The index codec: Whoosh's W3 codec, with the large text fields' postings kept in the
-per-segment numpy tables of `indexer.sidecar`.
+per-segment numpy tables of `indexer.index.postings_tables`.
 
 Whoosh pickles the codec into every segment it writes and uses it to read that segment,
 so this class is found by import path: keep the module and class names.
@@ -20,7 +20,7 @@ from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3Segment, _lenfield
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
-from indexer import sidecar, sidecar_build
+from indexer.index import postings_tables, postings_tables_build
 
 
 class GongkaiCodec(W3Codec):
@@ -35,7 +35,7 @@ class GongkaiCodec(W3Codec):
         # segment away later deletes the file, and the open file outlives that. A file
         # already gone fails the open (as Whoosh's own files do), rather than reading
         # as a segment without text.
-        tables = sidecar.SegmentTables.open(storage, segment.make_filename(sidecar.EXT))
+        tables = postings_tables.SegmentTables.open(storage, segment.make_filename(postings_tables.EXT))
         return CombinedTermsReader(w3, tables)
 
     def new_segment(self, storage, indexname):
@@ -48,7 +48,7 @@ class TablesSegment(W3Segment):
     clean-up still deletes the file with its segment: it matches the segment's name.)"""
 
     def list_files(self, storage):
-        return [n for n in super().list_files(storage) if not n.endswith(sidecar.EXT)]
+        return [n for n in super().list_files(storage) if not n.endswith(postings_tables.EXT)]
 
 
 def is_table_field(fieldobj) -> bool:
@@ -63,14 +63,14 @@ class TablesFieldWriter:
         self.w3 = w3
         self.storage = storage
         self.segment = segment
-        self.builders: dict[str, sidecar_build.FieldBuilder] = {}
+        self.builders: dict[str, postings_tables_build.FieldBuilder] = {}
         self.is_closed = False
 
-    def builder(self, fieldname: str, fieldobj) -> sidecar_build.FieldBuilder:
+    def builder(self, fieldname: str, fieldobj) -> postings_tables_build.FieldBuilder:
         b = self.builders.get(fieldname)
         if b is None:
             fmt = fieldobj.format
-            b = self.builders[fieldname] = sidecar_build.FieldBuilder(
+            b = self.builders[fieldname] = postings_tables_build.FieldBuilder(
                 grams=fieldobj.tables == "grams", chars=fmt.supports("characters"),
                 boost=float(fmt.field_boost))
         return b
@@ -97,7 +97,7 @@ class TablesFieldWriter:
                 b.add_words(docnum, [text] * len(triples), [p for p, _, _ in triples],
                             [s for _, s, _ in triples], [e for _, _, e in triples])
             else:
-                b.add_gram_positions(docnum, sidecar.gram_key(text),
+                b.add_gram_positions(docnum, postings_tables.gram_key(text),
                                      fmt.decode_positions(value))
             b.sorted = False  # postings arrive term by term, not document by document
 
@@ -106,8 +106,8 @@ class TablesFieldWriter:
             return
         self.w3.close()
         # Written even when empty: a reader takes a missing file for a lost one.
-        name = self.segment.make_filename(sidecar.EXT)
-        sidecar_build.write(f"{sidecar.folder_of(self.storage)}/{name}", self.builders)
+        name = self.segment.make_filename(postings_tables.EXT)
+        postings_tables_build.write(f"{postings_tables.folder_of(self.storage)}/{name}", self.builders)
         self.builders = {}
         self.is_closed = True
 
@@ -131,7 +131,7 @@ class _Lengths:
 class CombinedTermsReader:
     """A segment's term dictionary: the tables for their fields, W3 for the rest."""
 
-    def __init__(self, w3, tables: sidecar.SegmentTables | None):
+    def __init__(self, w3, tables: postings_tables.SegmentTables | None):
         self.w3 = w3
         self._file = tables
         self.tables = tables.fields if tables is not None else {}
@@ -235,7 +235,7 @@ def tables_of(reader) -> dict:
     return terms.tables if isinstance(terms, CombinedTermsReader) else {}
 
 
-def _terminfo(table: sidecar.FieldTable, t: int) -> TermInfo:
+def _terminfo(table: postings_tables.FieldTable, t: int) -> TermInfo:
     docs, freq = table.postings(t)
     if not len(docs):
         return TermInfo()

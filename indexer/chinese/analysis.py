@@ -26,8 +26,9 @@ from operator import itemgetter
 import numpy as np
 from whoosh.analysis import Token, Tokenizer
 
-from indexer import segment, sidecar
-from indexer.normalize import normalize
+from indexer.chinese import segment
+from indexer.chinese.normalize import normalize
+from indexer.index import postings_tables
 
 # Bumped whenever indexed values change for the same input (tokens, normalised facet
 # values such as classification levels) or the schema gains a field (3: written_date):
@@ -133,7 +134,7 @@ def _word_ends(words: list[str], norm: str) -> np.ndarray:
 
 def word_occurrences(text: str):
     """(words, positions, starts, ends) of every index-mode occurrence: `word_postings`
-    flattened for the table writer (`indexer.sidecar`), in position order, each word's
+    flattened for the table writer (`indexer.index.postings_tables`), in position order, each word's
     sub-words (at the word's position) right after it. The per-token work is
     array arithmetic: which tokens are words (`is_word`) from a running count of
     alphanumeric characters, positions from a running count of words."""
@@ -186,9 +187,9 @@ _SPACE = re.compile(r"\s+")
 
 def exact_keys(text: str):
     """`bigram_positions` as an array of term keys indexed by position (the table
-    writer's form; see `indexer.sidecar.gram_keys`)."""
+    writer's form; see `indexer.index.postings_tables.gram_keys`)."""
     compact = _SPACE.sub("", normalize(text))
-    return sidecar.gram_keys(compact)
+    return postings_tables.gram_keys(compact)
 
 
 def bigram_positions(text: str) -> dict[str, list[int]]:

@@ -16,15 +16,15 @@ arrays other than ``keys`` in the narrowest unsigned type that holds their value
   and the term each belongs to: a lookup is one binary search);
 - ``tpost`` and ``tocc`` (n+1 each): term t's postings are ``tpost[t]:tpost[t+1]``, its
   occurrences ``tocc[t]:tocc[t+1]``;
-- the packed streams of `indexer.packed_table` (document gaps within each term, a
+- the packed streams of `indexer.index.packed_table` (document gaps within each term, a
   bitmap marking each posting's first occurrence, positions, character starts, and
   ends as their difference from the term's length), each cut into blocks of 128
-  values packed at their own width (`indexer.packing`): a term's postings, or one
+  values packed at their own width (`indexer.index.packing`): a term's postings, or one
   posting's occurrences, are decoded without touching any other term's.
 
 Format 1 (magic ``GKPOST1``) kept ``docs``, ``poff``, ``pos``, ``start`` and ``end`` as
 plain arrays: the whole index took 4.3 bytes per byte of text at 10,000 documents,
-2.6 in format 2; an index with such files is refused with a hint to rebuild (`indexer.store` checks
+2.6 in format 2; an index with such files is refused with a hint to rebuild (`indexer.index.store` checks
 the format number in the index's meta file first).
 
 The file is ``<segment id>.gkp`` beside Whoosh's own segment files, so that Whoosh's
@@ -41,11 +41,11 @@ from bisect import bisect_left
 
 import numpy as np
 
-from indexer import packed_table
-from indexer.packed_table import DamagedIndex
+from indexer.index import packed_table
+from indexer.index.packed_table import DamagedIndex
 
 EXT = ".gkp"
-# Format 2: packed streams (`indexer.packed_table`); format 1 kept every array plain.
+# Format 2: packed streams (`indexer.index.packed_table`); format 1 kept every array plain.
 FORMAT_VERSION = 2
 MAGIC = b"GKPOST2\n"
 OLD_MAGICS = {b"GKPOST1\n": 1}
@@ -69,7 +69,7 @@ def gram_text(key: int) -> str:
 
 def gram_keys(compact: str) -> np.ndarray:
     """Keys of the overlapping bigrams of *compact* (whitespace already removed), then of
-    its last character alone: what `indexer.analysis.bigram_positions` yields, as an
+    its last character alone: what `indexer.chinese.analysis.bigram_positions` yields, as an
     array whose index is the position."""
     cps = np.frombuffer(compact.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     keys = (cps.astype(np.int64) + 1) << 22
@@ -127,7 +127,7 @@ class FileArray:
 
 class FieldTable(packed_table.PackedReading):
     """One field's postings in one segment: the term table and the per-term offsets in
-    memory, the packed streams (`indexer.packed_table`) read from the file (or a
+    memory, the packed streams (`indexer.index.packed_table`) read from the file (or a
     buffer) slice by slice and decoded."""
 
     # The term table, where each term's postings and occurrences start, and the

@@ -1,4 +1,4 @@
-"""Block packing of the postings tables' integer streams (`indexer.sidecar`).
+"""Block packing of the postings tables' integer streams (`indexer.index.postings_tables`).
 
 A stream of integers in 0 .. 2**32 - 1 is cut into blocks of `BLOCK` values; each block
 is written at the smallest width of `WIDTHS` that holds its largest value, so a block of

@@ -14,7 +14,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-USERDICT = Path(__file__).with_name("data") / "userdict.txt"
+USERDICT = Path(__file__).resolve().parent.parent / "data" / "userdict.txt"
 
 _lock = threading.Lock()
 _backend = None  # the loaded segmenter module, set by _load()

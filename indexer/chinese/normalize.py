@@ -79,7 +79,7 @@ def normalize(text: str) -> str:
     return _lookup_array()[codes].tobytes().decode("utf-32-le", "surrogatepass")
 
 
-_TW_PHRASES = Path(__file__).with_name("data") / "tw_phrases_rev.txt"
+_TW_PHRASES = Path(__file__).resolve().parent.parent / "data" / "tw_phrases_rev.txt"
 
 
 @lru_cache(maxsize=1)

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import faults, store
-from indexer.columns import column_values
+from indexer.index import faults, store
+from indexer.index.columns import column_values
+from indexer.index.schema import record_to_document, text_hash
 from indexer.readers import Skipped
 from indexer.record import Record, make_id
-from indexer.schema import record_to_document, text_hash
 
 # Documents per commit: a crash loses at most this many. $GONGKAI_COMMIT_EVERY overrides
 # it (the crash-safety tests commit every few documents to kill between commits).
@@ -172,8 +172,8 @@ def index_paths(index_dir: str | os.PathLike, paths: Iterable[str | os.PathLike]
 
     FileNotFoundError (a missing path) and ValueError (a bad field map) are raised before
     the index is touched."""
+    from indexer.index.pipeline import default_procs, parsed_items
     from indexer.ingest import iter_files
-    from indexer.pipeline import default_procs, parsed_items
     from indexer.readers.structured import check_field_map
 
     paths = [str(p) for p in paths]
@@ -247,7 +247,7 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
 
 
 def _new_writer(ix, procs: int):
-    from indexer.segment_writer import TablesMpWriter, TablesWriter
+    from indexer.index.segment_writer import TablesMpWriter, TablesWriter
 
     if procs > 1:
         # multisegment: the workers' segments join the index as they are, instead of
@@ -348,7 +348,7 @@ def _compact(ix) -> None:
     segment, and Whoosh's own policy leaves about twenty at 100,000 documents."""
     if len(ix._segments()) <= MAX_SEGMENTS:
         return
-    from indexer.segment_writer import TablesWriter
+    from indexer.index.segment_writer import TablesWriter
 
     TablesWriter(ix).commit(mergetype=_merge_smallest)
 
@@ -362,7 +362,7 @@ def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:
         if under and not os.path.exists(path):
             gone.extend(ids)
     if gone:
-        from indexer.segment_writer import TablesWriter
+        from indexer.index.segment_writer import TablesWriter
 
         writer = TablesWriter(ix)
         for doc_id in gone:

@@ -1,7 +1,7 @@
-"""The postings of one field table as packed streams (format 2 of `indexer.sidecar`):
+"""The postings of one field table as packed streams (format 2 of `indexer.index.postings_tables`):
 how the flat arrays the builder makes are encoded, and how a reader decodes any slice.
 
-Streams (each block-packed by `indexer.packing`, so any slice decodes on its own):
+Streams (each block-packed by `indexer.index.packing`, so any slice decodes on its own):
 
 - ``docs``: each term's first document (``docs.f``), and for its other postings the
   gap to the previous posting's document, packed in one run per term at that run's
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer import packing
+from indexer.index import packing
 
 CHUNK = 1 << 20  # values decoded per pass: bounds the temporary arrays
 
@@ -172,7 +172,7 @@ class Stream:
 
 
 class RunStream:
-    """Document numbers packed in runs (`indexer.packing.pack_runs`): each term's
+    """Document numbers packed in runs (`indexer.index.packing.pack_runs`): each term's
     first document, and one run of gaps per term; the firsts, the runs' width codes and
     byte offsets in memory (7 to 13 bytes a term)."""
 
@@ -214,7 +214,7 @@ class RunStream:
 
 
 class PackedReading:
-    """Decoding of a field table's postings (`indexer.sidecar.FieldTable` holds the
+    """Decoding of a field table's postings (`indexer.index.postings_tables.FieldTable` holds the
     arrays and streams: ``tpost``, ``tocc``, ``_first``, ``_docs``, ``_pos``,
     ``_start``, ``_endd``, ``_blob``, ``occurrences``)."""
 

@@ -1,7 +1,7 @@
 """What the indexer does when one of its worker processes dies.
 
-Parsing and analysis run in forked worker processes (`indexer.pipeline`,
-`indexer.segment_writer.TablesMpWriter`). A worker can die without a word: the OOM
+Parsing and analysis run in forked worker processes (`indexer.index.pipeline`,
+`indexer.index.segment_writer.TablesMpWriter`). A worker can die without a word: the OOM
 killer, a SIGKILL, a crash in a C extension. Whoosh's multi-process writer took a
 missing worker result for an empty one and committed without that worker's documents
 (a silent loss), or waited for ever on a queue nobody read; a `multiprocessing.Pool`

@@ -1,7 +1,7 @@
-"""Writing the postings tables of `indexer.sidecar` (whose docstring describes the
+"""Writing the postings tables of `indexer.index.postings_tables` (whose docstring describes the
 file): one segment's occurrences collected per field, document by document, plus the
 tables of segments merged in, sorted once with numpy into flat arrays, and written
-packed (`indexer.packed_table`)."""
+packed (`indexer.index.packed_table`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import zlib
 
 import numpy as np
 
-from indexer import faults, packed_table
-from indexer.sidecar import ALIGN, MAGIC, FieldTable
+from indexer.index import faults, packed_table
+from indexer.index.postings_tables import ALIGN, MAGIC, FieldTable
 
 
 class FieldBuilder:
@@ -249,7 +249,7 @@ def _distinct(sorted_values: np.ndarray) -> np.ndarray:
 
 def term_chars(blob: np.ndarray, toff: np.ndarray) -> np.ndarray:
     """Length in characters of each term of a word table (its UTF-8 lead bytes: the
-    count `indexer.sidecar` makes when it reads the table back)."""
+    count `indexer.index.postings_tables` makes when it reads the table back)."""
     cum = np.concatenate([[0], np.cumsum((blob & 0xC0) != 0x80)])
     toff = toff.astype(np.int64)
     return cum[toff[1:]] - cum[toff[:-1]]
