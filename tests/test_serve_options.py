@@ -135,3 +135,47 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(web_ind
         one, seconds = _statuses(port, 40, headers=lambda i: {"X-Forwarded-For": "203.0.113.9"})
     assert spread == [200] * 40
     assert one.count(200) <= _bucket_bound(6, 6, seconds), (one, seconds)
+
+
+def _format_1_index(path, records_dir):
+    from indexer.index import store
+    from indexer.index.writer import index_paths
+
+    index_paths(path, [records_dir], wait=True)
+    meta_file = store.resolve(path) / store.META_FILE
+    meta = json.loads(meta_file.read_text())
+    del meta["index_format"]  # as every index before format 2 was written
+    meta_file.write_text(json.dumps(meta))
+
+
+def test_serve_rebuilds_the_default_index_when_an_older_version_wrote_it(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from indexer.index import store
+    from search_app.cli.serve_cmd import ensure_index
+
+    classes = Path(__file__).parent / "fixtures" / "classes"
+    _format_1_index(tmp_path / "ix", classes / "pingtan_4739_page.txt")
+    with pytest.raises(store.IndexIncompatible):
+        store.exists(tmp_path / "ix")
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    (sample / "page.txt").write_bytes((classes / "pingtan_79829_page.txt").read_bytes())
+    monkeypatch.setattr(store, "sample_corpus_dir", lambda: sample)
+    ensure_index(tmp_path / "ix", default=True)
+    assert store.exists(tmp_path / "ix")
+    with store.open_index(tmp_path / "ix").searcher() as s:
+        assert [d["title"] for d in s.all_stored_fields()] == [
+            "平潭综合实验区管委会关于宣布失效一批规范性文件的通知"]
+
+
+def test_serve_refuses_an_older_index_it_was_pointed_at_with_the_rebuild_hint(tmp_path):
+    from pathlib import Path
+
+    from search_app.cli import CliError
+    from search_app.cli.serve_cmd import ensure_index
+
+    _format_1_index(tmp_path / "ix", Path(__file__).parent / "fixtures" / "classes"
+                    / "pingtan_4739_page.txt")
+    with pytest.raises(CliError, match="index format 1.*gongkai index --rebuild"):
+        ensure_index(tmp_path / "ix", default=False)

@@ -69,13 +69,22 @@ def _progress(started: float):
     return report
 
 
-def ensure_index(index_dir: Path) -> None:
-    """Build *index_dir* from the sample corpus when there is no index there yet."""
+def ensure_index(index_dir: Path, default: bool = False) -> None:
+    """Build *index_dir* from the sample corpus when there is no index there yet; the
+    default index (built from the sample) is rebuilt when an older version wrote it."""
     from indexer.index import store
     from indexer.index.writer import IndexBusy, index_paths
 
-    if store.exists(index_dir):
-        return
+    try:
+        if store.exists(index_dir):
+            return
+        rebuild = False
+    except store.IndexIncompatible as exc:
+        if not default:
+            raise CliError(str(exc)) from None
+        print(f"gongkai: {exc}; rebuilding the default index from the sample",
+              file=sys.stderr, flush=True)
+        rebuild = True
     sample = store.sample_corpus_dir()
     if sample.resolve().is_relative_to(Path.cwd().resolve()):
         # Sources are stored as given: a relative path keeps the server's directory
@@ -88,7 +97,8 @@ def ensure_index(index_dir: Path) -> None:
           file=sys.stderr, flush=True)
     started = time.monotonic()
     try:
-        summary = index_paths(index_dir, [sample], progress=_progress(started), wait=True)
+        summary = index_paths(index_dir, [sample], progress=_progress(started), wait=True,
+                              rebuild=rebuild)
     except IndexBusy as exc:
         raise CliError(f"the index at {index_dir} is being written by another process: "
                        f"{exc}") from exc
@@ -108,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     from search_app.search import default_index_dir
 
     index_dir = Path(args.index) if args.index else Path(default_index_dir())
-    ensure_index(index_dir)
+    ensure_index(index_dir, default=not args.index)
 
     import waitress
 
