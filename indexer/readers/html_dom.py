@@ -83,3 +83,17 @@ def meta_content(soup: BeautifulSoup, names: tuple[str, ...]) -> str:
         if meta and (meta.get("content") or "").strip():
             return SPACES.sub(" ", meta["content"]).strip()
     return ""
+
+
+def within_first_chars(el: Tag, container: Tag, limit: int) -> bool:
+    """True when *el* comes inside *container* with at most *limit* characters of text
+    before it (the heading or metadata line at the top of a content area)."""
+    before = 0
+    for node in container.descendants:
+        if node is el:
+            return True
+        if isinstance(node, NavigableString):
+            before += len(node.strip())
+            if before > limit:
+                return False
+    return False

@@ -42,6 +42,7 @@ from indexer.readers.html_dom import (
     plain,
     select_all,
     text_lines,
+    within_first_chars,
 )
 from indexer.readers.html_title import find_title, starts_with_label
 from indexer.readers.script_json import find_script_article
@@ -480,15 +481,7 @@ def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
 
 def _near_start(el: Tag, content: Tag) -> bool:
     """True when *el* is in the first ~300 characters of the content area."""
-    before = 0
-    for node in content.descendants:
-        if node is el:
-            return True
-        if isinstance(node, NavigableString):
-            before += len(node.strip())
-            if before > 300:
-                return False
-    return False
+    return within_first_chars(el, content, 300)
 
 
 def _date_near_title(soup: BeautifulSoup, title_el: Tag | None, content: Tag) -> str:

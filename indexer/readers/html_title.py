@@ -15,7 +15,14 @@ from bs4 import BeautifulSoup, Tag
 
 from indexer.fields import DOC_NO_RE, doc_type_from_title, looks_like_agency
 from indexer.readers import selectors as S
-from indexer.readers.html_dom import link_density, meta_content, plain, select_all
+from indexer.readers.html_dom import (
+    inside,
+    link_density,
+    meta_content,
+    plain,
+    select_all,
+    within_first_chars,
+)
 from indexer.readers.text_page import parse_labels, without_spaces
 
 
@@ -221,14 +228,4 @@ def _evidence(el: Tag, content: Tag, ref: str) -> int | None:
 
 def _inside_after_start(el: Tag, content: Tag) -> bool:
     """True when *el* is inside the content area after its first line or so."""
-    if not any(p is content for p in el.parents):
-        return False
-    before = 0
-    for node in content.descendants:
-        if node is el:
-            return False
-        if isinstance(node, str):
-            before += len(node.strip())
-            if before > _INSIDE_HEAD_CHARS:
-                return True
-    return True
+    return inside(el, content) and not within_first_chars(el, content, _INSIDE_HEAD_CHARS)
