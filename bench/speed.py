@@ -52,30 +52,50 @@ SIMILAR_LIMIT = 5  # similar documents under a document, as the site shows them
 
 # ---------------------------------------------------------------- corpus and queries
 
+class Corpus:
+    """The bench's documents: the real records first, then ones made from sampled real
+    paragraphs and metadata. Made afresh, identically, each time it is iterated (seeded), so
+    that a million documents are never all in memory at once."""
+
+    def __init__(self, real: list, n_docs: int, seed: int):
+        self.real = real[:n_docs]
+        self.n_docs = n_docs
+        self.seed = seed
+        self._pool = real
+        self._paragraphs = [p for r in real for p in r.body.split("\n") if len(p) > 40]
+
+    def __len__(self) -> int:
+        return self.n_docs
+
+    def __iter__(self):
+        from indexer.record import Record
+
+        yield from self.real
+        rng = random.Random(self.seed)
+        for i in range(len(self.real), self.n_docs):
+            meta = rng.choice(self._pool)
+            body = "\n".join(rng.choice(self._paragraphs) for _ in range(rng.randint(5, 40)))
+            yield Record(title=meta.title, body=body, source=f"synthetic#{i}",
+                         url=f"synthetic:{i}", agency=meta.agency,
+                         pub_date=meta.pub_date, year=meta.year,
+                         classification=meta.classification, doc_type=meta.doc_type)
+
+
 def build_corpus(n_docs: int, seed: int = 7):
     from indexer.ingest import iter_records
     from indexer.record import Record
 
     real = [r for r in iter_records([CORPUS / p for p in REAL_SOURCES])
             if isinstance(r, Record) and len(r.body) > 200]
-    rng = random.Random(seed)
-    docs = list(real[:n_docs])
-    paragraphs = [p for r in real for p in r.body.split("\n") if len(p) > 40]
-    for i in range(len(docs), n_docs):
-        meta = rng.choice(real)
-        body = "\n".join(rng.choice(paragraphs) for _ in range(rng.randint(5, 40)))
-        docs.append(Record(title=meta.title, body=body, source=f"synthetic#{i}",
-                           url=f"synthetic:{i}", agency=meta.agency,
-                           pub_date=meta.pub_date, year=meta.year,
-                           classification=meta.classification, doc_type=meta.doc_type))
-    return docs, len(real[:n_docs])
+    corpus = Corpus(real, n_docs, seed)
+    return corpus, len(corpus.real)
 
 
-def make_queries(docs, n: int, seed: int = 11):
+def make_queries(real, n: int, seed: int = 11):
+    """Queries from the real documents (the made ones reuse their titles and agencies)."""
     from indexer.chinese.analysis import words
 
     rng = random.Random(seed)
-    real = [d for d in docs if not d.source.startswith("synthetic")]
     plain, phrases = [], []
     while len(plain) < n:
         toks = [w for w, *_ in words(rng.choice(real).title) if len(w) >= 2]
@@ -89,7 +109,7 @@ def make_queries(docs, n: int, seed: int = 11):
             text = body[start:start + size]
             if '"' not in text and text.strip() == text and text:
                 phrases.append(text)
-    agencies = sorted({d.agency for d in docs if d.agency})
+    agencies = sorted({d.agency for d in real if d.agency})
     browse = [rng.choice(agencies) for _ in range(min(n, 50))] if agencies else []
     return {"plain": plain, "phrase": phrases, "browse": browse}
 
@@ -100,7 +120,18 @@ def index_ours(docs, path: Path, procs: int) -> float:
     from indexer.index.writer import index_items
 
     start = time.perf_counter()
-    index_items(path, iter(docs), rebuild=True, procs=procs)
+    last = [start]
+
+    def progress(summary) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 30:  # a line every half minute on long builds
+            last[0] = now
+            done = summary.added + summary.updated + summary.unchanged
+            print(f"  ours: {done:,} of {len(docs):,} documents, "
+                  f"{summary.input_bytes / 1e6 / (now - start):.2f} MB/s", file=sys.stderr,
+                  flush=True)
+
+    index_items(path, iter(docs), rebuild=True, procs=procs, progress=progress)
     return time.perf_counter() - start
 
 
@@ -275,7 +306,7 @@ def main() -> None:
     print(f"corpus: {len(docs):,} documents ({n_real:,} real, {len(docs) - n_real:,} made by "
           f"sampling real paragraphs), {mb:.1f} MB of text; {args.procs} processes, "
           f"{os.cpu_count()} cores")
-    queries = make_queries(docs, args.queries)
+    queries = make_queries(docs.real, args.queries)
     qfile = work / "queries.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
 
