@@ -17,41 +17,32 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Tag
 
 from indexer.agencies import resolve as resolve_agency
 from indexer.agencies import site_owner
 from indexer.fields import (
-    DOC_NO_RE,
     doc_no_value,
     doc_type_from_title,
-    find_doc_no,
-    looks_like_agency,
-    normalize_doc_no,
     parse_date,
     signature,
 )
 from indexer.readers import Skipped
 from indexer.readers import selectors as S
 from indexer.readers.encoding import decode_html
+from indexer.readers.html_content import MIN_TEXT, clean_lines, find_content, strip_boilerplate
 from indexer.readers.html_dom import (
     SPACES,
     inside,
-    link_density,
     meta_content,
     plain,
-    select_all,
     text_lines,
-    within_first_chars,
 )
-from indexer.readers.html_title import find_title, starts_with_label
+from indexer.readers.html_labels import collect_labels, date_near_title, doc_no_from_head
+from indexer.readers.html_title import find_title
 from indexer.readers.script_json import find_script_article
 from indexer.readers.text_page import (
     closing_date,
-    first_date_line,
-    is_boilerplate_line,
-    is_footer_line,
-    parse_labels,
     pick_fields,
     without_spaces,
 )
@@ -70,15 +61,11 @@ _JS_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", re.S)
 _ATTACH = re.compile(r"\.(?:" + "|".join(S.ATTACHMENT_EXTENSIONS) + r")(?:[?#].*)?$", re.I)
 _TITLE_SUFFIX = [re.compile(p) for p in S.TITLE_SUFFIX_PATTERNS]
 
-# Below this much visible text a page cannot be a document.
-_MIN_TEXT = 40
 # A body shorter than this counts as a document only with a date and an article URL:
 # shorter "bodies" on section pages are captions, opening hours or a featured link.
 _SHORT_BODY = 400
 _INDEX_URL = re.compile(r"^[a-z]+://[^/]+(?:/[^?#]*)?/(?:index\.[a-z]+)?(?:[?#].*)?$|^[a-z]+://[^/]+$",
                         re.I)
-# A content candidate whose text is mostly link text is a list of links, not an article.
-_MAX_LINK_DENSITY = 0.5
 
 
 def parse_html(data: bytes, source: str, url: str = "") -> Record | Skipped:
@@ -131,7 +118,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         return Skipped(source, "error-page", all_text[:60])
     if redirect is not None and len(all_text) < 200:
         return Skipped(source, "redirect-stub", redirect[:200])
-    if len(all_text) < _MIN_TEXT:
+    if len(all_text) < MIN_TEXT:
         if any(m in html[:5000] for m in S.WORD_HTML_MARKERS[:1]):
             return Skipped(source, "word-html")
         return Skipped(source, "empty-shell")
@@ -140,7 +127,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     base = page_url or url
     page_title = _page_title(soup)
 
-    content = _find_content(soup)
+    content = find_content(soup)
     if content is None:
         # No block of text: still read title and metadata, so that an image-only article
         # is told apart from a list page below.
@@ -150,7 +137,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     attachments = _attachments(content, base)
     images = len(content.find_all("img"))
 
-    labels, meta_els = _collect_labels(soup, content, title_el)
+    labels, meta_els = collect_labels(soup, content, title_el)
     fields = pick_fields(labels)
     labelled = fields.get("title", "").strip()
     # A 标题 row in the metadata block is the document's own statement of its title: it
@@ -165,22 +152,22 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     # The "content" found may have been the metadata line itself (an image-only article).
     lines: list[str] = []
     if not content.decomposed:
-        _strip_boilerplate(content)
+        strip_boilerplate(content)
         if title_el is not None and not title_el.decomposed and inside(title_el, content):
             title_el.decompose()
-        lines = _clean_lines(text_lines(content), title)
+        lines = clean_lines(text_lines(content), title)
     body = "\n".join(lines)
 
     signed_by, signed_on = signature(lines)
     written_date = parse_date(fields.get("written_date", "")) or signed_on or closing_date(lines)
     pub_date = parse_date(fields.get("pub_date", ""))
     if not pub_date:
-        pub_date = _date_near_title(soup, title_el, content) or _meta_date(soup)
+        pub_date = date_near_title(soup, title_el, content) or _meta_date(soup)
     pub_date = pub_date or written_date
 
     short = len(body) < _SHORT_BODY
     body_kind = "text"
-    if len(body) < _MIN_TEXT or (short and (not pub_date or _is_index_url(url or page_url))):
+    if len(body) < MIN_TEXT or (short and (not pub_date or _is_index_url(url or page_url))):
         if pub_date and title_el is not None and not _is_index_url(url or page_url):
             # Still a document, with a title, metadata and a date: its text is in an
             # attachment (a PDF linked from an empty page), in page images (scans,
@@ -191,7 +178,7 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
             return Skipped(source, "list-page" if _link_count(soup) >= 15 else "empty-shell")
     doc_no = doc_no_value(fields.get("doc_no", ""))
     if not doc_no:
-        doc_no = _doc_no_from_head(lines)
+        doc_no = doc_no_from_head(lines)
     agency = resolve_agency(fields.get("agency", "") or _meta_agency(soup),
                             owner=site_owner(all_text) or site_owner(meta_content(soup, S.SITE_META)),
                             signed=signed_by, title=title)
@@ -352,208 +339,6 @@ def _too_deep(root: Tag) -> bool:
 
 def _link_count(soup: BeautifulSoup) -> int:
     return len(soup.find_all("a", href=True))
-
-
-# --- content area -----------------------------------------------------------------------
-
-def _find_content(soup: BeautifulSoup) -> Tag | None:
-    matches = select_all(soup, S.CONTENT_SELECTORS)
-    for sel in S.CONTENT_SELECTORS:
-        for el in matches[sel]:
-            if len(plain(el)) >= _MIN_TEXT and link_density(el) < _MAX_LINK_DENSITY:
-                # A wrapper selector (".content") may hold the whole page: use the densest
-                # block inside it instead when that block carries most of the text.
-                inner = _densest_block(el)
-                if inner is not None and len(plain(inner)) >= 0.6 * len(plain(el)):
-                    return inner if _contains_paragraphs(inner) else el
-                return el
-    block = _densest_block(soup.body or soup)
-    # A "densest block" that is mostly links is a menu or a list, not an article.
-    if block is not None and link_density(block) >= _MAX_LINK_DENSITY:
-        return None
-    return block
-
-
-def _contains_paragraphs(el: Tag) -> bool:
-    return bool(el.find(["p", "br", "div"]))
-
-
-def _densest_block(root: Tag) -> Tag | None:
-    """The block whose own paragraphs hold the most non-link text (readability's idea).
-    Blocks the page hides (a login notice in a pop-up, a second copy for another view)
-    and the footer's small blocks are passed over while another one has text."""
-    hidden = _hidden(root)
-    best, best_score, best_hidden, best_hidden_score = None, 0, None, 0
-    for el in root.find_all(["div", "td", "article", "section", "main"]):
-        score = 0
-        for child in el.children:
-            if isinstance(child, NavigableString):
-                score += len(child.strip())
-            elif isinstance(child, Tag) and child.name in ("p", "span", "font", "br", "strong",
-                                                            "b", "section", "center", "h3",
-                                                            "h4", "table"):
-                if child.name == "table":
-                    score += len(plain(child)) // 2
-                else:
-                    score += len(plain(child)) - sum(len(plain(a)) for a in child.find_all("a"))
-        if id(el) in hidden or (score < _FOOTER_BLOCK_MAX and _is_footer(el)):
-            if score > best_hidden_score:
-                best_hidden, best_hidden_score = el, score
-        elif score > best_score:
-            best, best_score = el, score
-    if best is None or best_score < _MIN_TEXT:
-        best, best_score = best_hidden, best_hidden_score
-    if best is None or best_score < _MIN_TEXT:
-        return None
-    return best
-
-
-# A small block that carries the site's credits (主办单位, 版权所有, ICP备) is the footer.
-_FOOTER_BLOCK_MAX = 600
-
-
-def _is_footer(el: Tag) -> bool:
-    return any(is_footer_line(ln) for ln in text_lines(el))
-
-
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-
-
-def _hidden(root: Tag) -> set[int]:
-    """ids of the elements an inline style or the hidden attribute hides, and of all inside them."""
-    out: set[int] = set()
-    for el in root.find_all(True):
-        if id(el) in out:
-            continue
-        if el.has_attr("hidden") or _HIDDEN_STYLE.search(el.get("style") or ""):
-            out.add(id(el))
-            out.update(id(d) for d in el.find_all(True))
-    return out
-
-
-# --- metadata labels --------------------------------------------------------------------
-
-def _collect_labels(soup: BeautifulSoup, content: Tag, title_el: Tag | None,
-                    ) -> tuple[list[tuple[str, str]], list[Tag]]:
-    """(label, value) pairs from the metadata blocks, and the blocks (to drop from the body).
-
-    A metadata block is the smallest element whose text holds at least two labels (a
-    索引号 table, a "发布时间：… 来源：…" line) and little else; single "label：value"
-    lines above the body count too."""
-    pairs: list[tuple[str, str]] = []
-    blocks: list[Tag] = []
-    seen: set[int] = set()
-    for el in soup.find_all(["table", "ul", "ol", "dl", "div", "p", "span", "td", "li", "tr",
-                             "section"]):
-        if id(el) in seen:
-            continue
-        text = plain(el)
-        if not text or len(text) > 600:
-            continue
-        found = parse_labels(text_lines(el))
-        if len(found) < 2 and not (found and len(text) < 80 and starts_with_label(found, text)):
-            continue
-        # Skip when a child already carries the same labels (take the smallest block)...
-        if any(len(parse_labels(text_lines(ch))) >= len(found)
-               for ch in el.find_all(["table", "ul", "ol", "dl", "div", "p", "li"],
-                                     recursive=False)):
-            continue
-        # ...and when it sits inside the body past its first lines (a label in prose).
-        if inside(el, content) and not _near_start(el, content):
-            continue
-        if (title_el is not None and inside(title_el, el)
-                             and len(text) > len(plain(title_el)) + 150):
-            continue
-        if len(found) == 1 and not found[0][1]:
-            # A label cell on its own ("<td>主题分类：</td><td>城乡建设</td>"): the value is
-            # the next cell.
-            nxt = el.find_next_sibling()
-            value = plain(nxt) if nxt is not None else ""
-            if value and len(value) <= 100 and not parse_labels([value]):
-                found = [(found[0][0], value)]
-                blocks.append(nxt)
-        pairs.extend(found)
-        blocks.append(el)
-        for d in el.find_all(True):
-            seen.add(id(d))
-    return pairs, blocks
-
-
-def _near_start(el: Tag, content: Tag) -> bool:
-    """True when *el* is in the first ~300 characters of the content area."""
-    return within_first_chars(el, content, 300)
-
-
-def _date_near_title(soup: BeautifulSoup, title_el: Tag | None, content: Tag) -> str:
-    """A date printed between the heading and the body (the "2023-05-01 来源：…" line)."""
-    if title_el is None:
-        return ""
-    lines: list[str] = []
-    node = title_el
-    for node in title_el.next_elements:
-        if node is content:
-            break
-        if isinstance(node, NavigableString):
-            s = SPACES.sub(" ", str(node)).strip()
-            if s:
-                lines.append(s)
-        if len(lines) > 30:
-            break
-    return first_date_line(lines)
-
-
-def _doc_no_from_head(lines: list[str]) -> str:
-    """A 文号 standing on its own line among the body's first lines."""
-    for line in lines[:4]:
-        if len(line) <= 30:
-            if DOC_NO_RE.fullmatch(line.strip()):
-                # The whole line is the 文号: keep all of it (find_doc_no would cut
-                # "京经信发" after 经, which it takes for the verb "经").
-                return normalize_doc_no(line)
-            found = find_doc_no(line)
-            if found:
-                return found
-    return ""
-
-
-# --- body cleanup -----------------------------------------------------------------------
-
-def _strip_boilerplate(content: Tag) -> None:
-    for tag in content.find_all(list(S.BOILERPLATE_TAGS)):
-        if not tag.decomposed:
-            tag.decompose()
-    matches = select_all(content, S.BOILERPLATE_SELECTORS)
-    for sel in S.BOILERPLATE_SELECTORS:
-        for el in matches[sel]:
-            # A class such as "top" or "print" on a wrapper of real text is not furniture.
-            if not el.decomposed and len(plain(el)) < 300:
-                el.decompose()
-
-
-_BODY_END = re.compile(S.BODY_END_PATTERN)
-
-
-def _clean_lines(lines: list[str], title: str) -> list[str]:
-    out = []
-    for ln in lines:
-        if out and _BODY_END.match(ln):
-            break  # related links to other pages follow
-        if not is_boilerplate_line(ln):
-            out.append(ln)
-    t = without_spaces(title)
-    while out and t and without_spaces(out[0]) == t:
-        out.pop(0)
-    # The issuer's line of a heading set as two lines ("XX县人民政府" / "关于…"), when
-    # only the second was the heading element.
-    if out and len(out[0]) < len(t) and t.startswith(without_spaces(out[0])) \
-            and looks_like_agency(without_spaces(out[0])):
-        out.pop(0)
-    # A heading split over two or three lines (<br> inside it) repeats the title too.
-    for n in (2, 3):
-        if t and len(out) > n and without_spaces("".join(out[:n])) == t:
-            del out[:n]
-            break
-    return out
 
 
 # --- attachments ------------------------------------------------------------------------
