@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -106,11 +107,19 @@ def exists(index_dir: str | os.PathLike) -> bool:
         # Checked before Whoosh reads the TOC: an index of another format pickled classes
         # this version may not have.
         check_compatible(real)
-    try:
+    with foreign_pickles(real):
         return retrying(lambda: whoosh_index.exists_in(str(real), indexname=INDEX_NAME))
+
+
+@contextmanager
+def foreign_pickles(real_dir: Path):
+    """Whoosh unpickles the schema and codec an index was written with: a class this
+    version does not have means another version wrote it."""
+    try:
+        yield
     except (ModuleNotFoundError, AttributeError) as exc:
         raise IndexIncompatible(
-            f"the index at {real} was written by another version of Gongkai ({exc}); "
+            f"the index at {real_dir} was written by another version of Gongkai ({exc}); "
             "rebuild it with: gongkai index --rebuild PATH...") from None
 
 

@@ -61,6 +61,8 @@ def _densest_block(root: Tag) -> Tag | None:
                     score += len(plain(child)) // 2
                 else:
                     score += len(plain(child)) - sum(len(plain(a)) for a in child.find_all("a"))
+        if score <= best_score and score <= best_hidden_score:
+            continue  # no better than either best so far: nothing to decide
         if id(el) in hidden or (score < _FOOTER_BLOCK_MAX and _is_footer(el)):
             if score > best_hidden_score:
                 best_hidden, best_hidden_score = el, score

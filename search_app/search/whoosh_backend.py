@@ -76,14 +76,10 @@ def _open_index(index_dir: Path):
     # directly with Whoosh (as some tests do) has no meta file to check.
     if real.is_dir() and (real / store.META_FILE).exists():
         store.check_compatible(real)
-    try:
+    with store.foreign_pickles(real):
         if not real.is_dir() or not whoosh_index.exists_in(str(real)):
             raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
         ix = whoosh_index.open_dir(str(real))
-    except (ModuleNotFoundError, AttributeError) as exc:
-        raise store.IndexIncompatible(
-            f"the index at {real} was written by another version of Gongkai ({exc}); "
-            "rebuild it with: gongkai index --rebuild PATH...") from None
     # Whoosh maps a compound segment file and then wraps each part in a BytesIO, which
     # copies it: every searcher held the whole posting file (over 600 MB at 10k
     # documents) in memory. Plain file reads through the OS page cache copy nothing.
