@@ -116,6 +116,9 @@ def make_queries(real, n: int, seed: int = 11):
 
 # ---------------------------------------------------------------- indexing
 
+MEMORY_MB = None  # --memory: the indexing memory setting (None: Gongkai's default)
+
+
 def index_ours(docs, path: Path, procs: int) -> float:
     from indexer.index.writer import index_items
 
@@ -131,7 +134,8 @@ def index_ours(docs, path: Path, procs: int) -> float:
                   f"{summary.input_bytes / 1e6 / (now - start):.2f} MB/s", file=sys.stderr,
                   flush=True)
 
-    index_items(path, iter(docs), rebuild=True, procs=procs, progress=progress)
+    index_items(path, iter(docs), rebuild=True, procs=procs, progress=progress,
+                memory_mb=MEMORY_MB)
     return time.perf_counter() - start
 
 
@@ -292,12 +296,16 @@ def main() -> None:
     ap.add_argument("--setups", default="ours,jieba",
                     help="which setups to run: ours, jieba (jieba on Whoosh, about an hour at "
                          "100k), tantivy (the reference, pip install '.[bench]')")
+    ap.add_argument("--memory", default=None, metavar="MB",
+                    help="Gongkai's indexing memory per process (default: its default)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return
 
+    global MEMORY_MB
+    MEMORY_MB = args.memory
     work = Path(args.workdir) / str(args.docs)
     work.mkdir(parents=True, exist_ok=True)
     docs, n_real = build_corpus(args.docs)
@@ -305,7 +313,8 @@ def main() -> None:
     print(f"load average: {load_average()}")
     print(f"corpus: {len(docs):,} documents ({n_real:,} real, {len(docs) - n_real:,} made by "
           f"sampling real paragraphs), {mb:.1f} MB of text; {args.procs} processes, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores; Gongkai's indexing memory {memory_setting(args.memory)} MB "
+          f"per process")
     queries = make_queries(docs.real, args.queries)
     qfile = work / "queries.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
@@ -377,6 +386,12 @@ def print_documents(o: dict) -> None:
           f"   ours: document + {SIMILAR_LIMIT} similar, {len(lat)} documents from results "
           f"pages, {sum(1 for c in counts if c == SIMILAR_LIMIT)} with {SIMILAR_LIMIT} "
           f"similar")
+
+
+def memory_setting(value) -> int:
+    from indexer.index.memory import memory_setting as setting
+
+    return setting(value)
 
 
 def load_average() -> str:

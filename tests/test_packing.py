@@ -101,7 +101,7 @@ def written(tmp_path, builders: dict, name="t.gkp"):
     expected = {}
     for field, b in builders.items():
         clone = postings_tables_build.FieldBuilder(b.grams, b.chars, b.boost)
-        clone.key_chunks, clone.doc_chunks = list(b.key_chunks), list(b.doc_chunks)
+        clone.key_chunks, clone.chunk_docs = list(b.key_chunks), list(b.chunk_docs)
         clone.pos_chunks, clone.span_chunks = list(b.pos_chunks), list(b.span_chunks)
         clone.vocab = dict(b.vocab)
         expected[field] = clone.arrays()

@@ -300,14 +300,14 @@ def count_commits(monkeypatch) -> list:
 
 
 def test_a_rebuild_commits_by_text_size_and_keeps_every_document(tmp_path, monkeypatch):
-    from indexer.index import store, writer
+    from indexer.index import memory, store, writer
 
     commits = count_commits(monkeypatch)
     writer.index_items(tmp_path / "one", iter(RECORDS), rebuild=True)
-    assert len(commits) == 1  # the whole sample is far below REBUILD_COMMIT_BYTES
+    assert len(commits) == 1  # the whole sample is far below the default memory's text
     commits.clear()
     size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
-    monkeypatch.setattr(writer, "REBUILD_COMMIT_BYTES", size // 4)
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 4)
     summary = writer.index_items(tmp_path / "four", iter(RECORDS), rebuild=True)
     assert 4 <= len(commits) <= 5 and summary.documents == len(RECORDS)
     with store.open_index(tmp_path / "four").searcher() as s:

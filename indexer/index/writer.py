@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.index import faults, store
+from indexer.index import faults, memory, store
 from indexer.index.columns import column_values
 from indexer.index.schema import record_to_document, text_hash
 from indexer.readers import Skipped
@@ -38,12 +38,9 @@ from indexer.record import Record, make_id
 _COMMIT_ENV = int(os.environ.get("GONGKAI_COMMIT_EVERY") or 0)
 COMMIT_EVERY = max(1, _COMMIT_ENV or 5000)
 # A rebuild (or a first build) is published only when complete, so its commits protect
-# nothing: it commits only to bound the workers' memory, every this much text. Fewer,
-# larger segments mean no merges during the run (at 100,000 documents merges took over
-# a third of the time) and no compaction after it (8 segments at 100,000 documents).
-# The cost: each worker holds its share until the commit and peaks at about 25 times
-# it while writing (measured: 2.4 GB for 97 MB of text).
-REBUILD_COMMIT_BYTES = 192 * 1024 * 1024
+# nothing: it commits only to bound the workers' memory, when each worker holds the text
+# that the memory setting allows (`indexer.index.memory`). Large segments mean no merges
+# during the run (at 100,000 documents merges took over a third of the time).
 
 
 # Segments left after a run (see _compact).
@@ -170,14 +167,15 @@ def index_paths(index_dir: str | os.PathLike, paths: Iterable[str | os.PathLike]
                 prune: bool = False, **kwargs) -> IndexSummary:
     """Index every document under *paths*, parsing and analysing in *procs* workers.
 
-    FileNotFoundError (a missing path) and ValueError (a bad field map) are raised before
-    the index is touched."""
+    FileNotFoundError (a missing path) and ValueError (a bad field map or memory
+    setting) are raised before the index is touched."""
     from indexer.index.pipeline import default_procs, parsed_items
     from indexer.ingest import iter_files
     from indexer.readers.structured import check_field_map
 
     paths = [str(p) for p in paths]
     check_field_map(field_map)
+    memory.memory_setting(kwargs.get("memory_mb"))  # a bad setting fails before any work
     input_bytes = sum(f.stat().st_size for f in iter_files(paths))
     procs = procs or default_procs()
     items = parsed_items(paths, field_map, procs=procs)
@@ -191,7 +189,8 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
                 procs: int = 1,
                 prune_roots: Iterable[str] | None = None, wait: bool = False,
                 progress: Callable[[IndexSummary], None] | None = None,
-                commit_every: int | None = None) -> IndexSummary:
+                commit_every: int | None = None,
+                memory_mb: int | str | None = None) -> IndexSummary:
     """Index what a reader pipeline yields: `Record`, `Skipped`, or any object with
     ``source`` and ``error`` attributes for a file that broke its reader.
 
@@ -204,8 +203,13 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
     only when complete. With *prune_roots*, documents whose source file lies under one of
     those paths but no longer exists are removed.
 
-    Commits: every *commit_every* documents (default COMMIT_EVERY); a new generation
-    without *commit_every* commits every REBUILD_COMMIT_BYTES of text instead."""
+    Commits: every *commit_every* documents (default COMMIT_EVERY), and whenever the
+    workers hold as much text as *memory_mb* per process allows (`indexer.index.memory`;
+    default $GONGKAI_INDEX_MEMORY or 1500); a new generation without *commit_every*
+    commits by text only. Merges keep within *memory_mb* too. A bad *memory_mb* raises
+    ValueError before the index is touched."""
+    mem = memory.memory_setting(memory_mb)
+    text_bytes = max(1, procs) * memory.text_per_process(mem)
     index_dir = Path(index_dir)
     summary = IndexSummary()
     start = time.perf_counter()
@@ -221,17 +225,17 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
         else:
             ix = store.open_index(index_dir)
         if commit_every is not None or _COMMIT_ENV:
-            every = _Every(commit_every or COMMIT_EVERY, None)
+            every = _Every(commit_every or COMMIT_EVERY, text_bytes)
         elif gen is not None:
-            every = _Every(None, REBUILD_COMMIT_BYTES)
+            every = _Every(None, text_bytes)
         else:
-            every = _Every(COMMIT_EVERY, None)
+            every = _Every(COMMIT_EVERY, text_bytes)
         try:
             by_id, by_text, by_source = _existing(ix)
-            _write(ix, items, summary, by_id, by_text, progress, every, procs)
-            _compact(ix)
+            _write(ix, items, summary, by_id, by_text, progress, every, procs, mem)
+            _compact(ix, mem)
             if prune_roots is not None:
-                summary.removed = _prune(ix, by_source, prune_roots)
+                summary.removed = _prune(ix, by_source, prune_roots, mem)
             with ix.searcher() as s:
                 summary.documents = s.doc_count()
         except BaseException:
@@ -267,7 +271,9 @@ class _Every:
                 or (self.text_bytes is not None and text_bytes >= self.text_bytes))
 
 
-def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs) -> None:
+def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
+           memory_mb: int) -> None:
+    merge = _bounded_merge(memory_mb)
     writer = _new_writer(ix, procs)
     pending = pending_bytes = 0
     last_report = 0.0
@@ -313,7 +319,7 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs) -
             pending += 1
             pending_bytes += size
             if every.due(pending, pending_bytes):
-                writer.commit()
+                writer.commit(mergetype=merge)
                 writer = _new_writer(ix, procs)
                 pending = pending_bytes = 0
             faults.crash_point("filing:document")
@@ -321,39 +327,70 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs) -
             if progress and now - last_report > 0.5:
                 last_report = now
                 progress(summary)
-        writer.commit()
+        writer.commit(mergetype=merge)
     except BaseException:
         writer.cancel()
         raise
 
 
-def _merge_smallest(writer, segments):
-    """Whoosh merge policy: merge the smallest segments into one, so that at most
-    MAX_SEGMENTS remain."""
+def _table_bytes(storage, segment) -> int:
+    """Bytes of a segment's postings tables: what a merge of it decodes and sorts."""
+    from indexer.index.postings_tables import EXT
+
+    name = segment.make_filename(EXT)
+    return storage.file_length(name) if storage.file_exists(name) else 0
+
+
+def merge_group(sizes: list[int], max_segments: int, memory_mb: int) -> list[int]:
+    """Which segments (indexes into *sizes*, their tables' bytes) to merge into one: the
+    smallest, as many as bring the count down to *max_segments*, as long as the merge
+    keeps within *memory_mb*. Fewer than two: no merge. Segments that fill the memory
+    setting on their own (a large run's) are never merged: more segments, not more
+    memory."""
+    if len(sizes) <= max_segments:
+        return []
+    want = len(sizes) - max_segments + 1
+    group: list[int] = []
+    total = 0
+    for i in sorted(range(len(sizes)), key=lambda i: sizes[i]):
+        if len(group) >= want or not memory.merge_fits(total + sizes[i], memory_mb):
+            break
+        group.append(i)
+        total += sizes[i]
+    return group if len(group) >= 2 else []
+
+
+def _bounded_merge(memory_mb: int):
+    """A Whoosh merge policy: `merge_group`'s segments merged into the new segment."""
     from whoosh.reading import SegmentReader
 
-    if len(segments) <= MAX_SEGMENTS:
-        return list(segments)
-    ordered = sorted(segments, key=lambda seg: seg.doc_count_all())
-    cut = len(segments) - MAX_SEGMENTS + 1
-    for seg in ordered[:cut]:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return ordered[cut:]
+    def policy(writer, segments):
+        segments = list(segments)
+        sizes = [_table_bytes(writer.storage, seg) for seg in segments]
+        group = set(merge_group(sizes, MAX_SEGMENTS, memory_mb))
+        for i in sorted(group):
+            reader = SegmentReader(writer.storage, writer.schema, segments[i])
+            writer.add_reader(reader)
+            reader.close()
+        return [seg for i, seg in enumerate(segments) if i not in group]
+    return policy
 
 
-def _compact(ix) -> None:
-    """After a run, at most MAX_SEGMENTS segments: a query looks each term up once per
-    segment, and Whoosh's own policy leaves about twenty at 100,000 documents."""
-    if len(ix._segments()) <= MAX_SEGMENTS:
-        return
+def _compact(ix, memory_mb: int) -> None:
+    """After a run, at most MAX_SEGMENTS segments where the memory setting allows: a
+    query looks each term up once per segment, and Whoosh's own policy leaves about
+    twenty at 100,000 documents."""
     from indexer.index.segment_writer import TablesWriter
 
-    TablesWriter(ix).commit(mergetype=_merge_smallest)
+    while len(ix._segments()) > MAX_SEGMENTS:
+        storage = ix.storage
+        sizes = [_table_bytes(storage, seg) for seg in ix._segments()]
+        if not merge_group(sizes, MAX_SEGMENTS, memory_mb):
+            return
+        TablesWriter(ix).commit(mergetype=_bounded_merge(memory_mb))
 
 
-def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:
+def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str], memory_mb: int) -> int:
     roots = [os.path.abspath(r) for r in roots]
     gone = []
     for source, ids in by_source.items():
@@ -367,7 +404,7 @@ def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str]) -> int:
         writer = TablesWriter(ix)
         for doc_id in gone:
             writer.delete_by_term("id", doc_id)
-        writer.commit()
+        writer.commit(mergetype=_bounded_merge(memory_mb))
     return len(gone)
 
 

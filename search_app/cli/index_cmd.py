@@ -1,4 +1,5 @@
-"""``gongkai index PATH... [--index DIR] [--rebuild] [--prune] [--procs N] [--map f=c]``"""
+"""``gongkai index PATH... [--index DIR] [--rebuild] [--prune] [--procs N] [--memory MB]
+[--map f=c]``"""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def register(sub) -> None:
                    help="remove documents whose source file under PATH is gone")
     p.add_argument("--procs", type=int, default=None, metavar="N",
                    help="worker processes for parsing and analysis (default: CPU cores)")
+    p.add_argument("--memory", metavar="MB", default=None,
+                   help="memory per worker process, e.g. 1500 or 2G (default: "
+                   "$GONGKAI_INDEX_MEMORY or 1500): less means more, smaller segments")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="read FIELD from COLUMN in JSON/CSV records (repeatable)")
     p.add_argument("--wait", action="store_true",
@@ -89,7 +93,7 @@ def run(args) -> int:
     try:
         summary = index_paths(index_dir, args.paths, field_map=parse_map(args.map),
                               procs=args.procs, prune=args.prune, rebuild=args.rebuild,
-                              wait=args.wait, progress=progress)
+                              wait=args.wait, progress=progress, memory_mb=args.memory)
     except FileNotFoundError as exc:
         raise CliError(str(exc).strip("'\"")) from None
     except (ValueError, IndexBusy, store.IndexIncompatible, DamagedIndex) as exc:
