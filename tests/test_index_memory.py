@@ -1,0 +1,102 @@
+"""The indexing memory setting (indexer.index.memory): how it is given, what it bounds
+(the text a worker collects before it writes a segment, the segments a merge may
+combine), and a bad value refused in one line before anything is indexed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_search import RECORDS
+
+from indexer.index import memory, store, writer
+from search_app.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "records"
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(("given", "mb"), [
+    ("1500", 1500), ("1500M", 1500), ("800MB", 800), ("1.5G", 1536), ("2g", 2048),
+    (" 900 ", 900), (None, memory.DEFAULT_MB), ("", memory.DEFAULT_MB), (1200, 1200),
+])
+def test_the_memory_setting_is_read_in_megabytes_or_gigabytes(given, mb):
+    assert memory.parse_memory(given) == mb
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    ("lots", "give megabytes"), ("-5", "give megabytes"), ("1.5T", "give megabytes"),
+    ("10", f"at least {memory.MIN_MB} MB"),
+])
+def test_a_bad_memory_setting_says_what_is_expected(given, says):
+    with pytest.raises(ValueError, match=says):
+        memory.parse_memory(given)
+
+
+def test_the_environment_variable_is_used_when_no_setting_is_given(monkeypatch):
+    monkeypatch.setenv(memory.ENV, "2G")
+    assert memory.memory_setting() == 2048
+    assert memory.memory_setting("900") == 900  # the option wins
+    monkeypatch.setenv(memory.ENV, "plenty")
+    with pytest.raises(ValueError, match=r"^\$GONGKAI_INDEX_MEMORY: "):
+        memory.memory_setting()
+
+
+def test_more_memory_lets_a_worker_collect_more_text_before_it_writes():
+    small, default, large = (memory.text_per_process(mb) for mb in (memory.MIN_MB, 1500, 3000))
+    assert memory.MIN_TEXT_BYTES <= small < default < large
+    # The peak it allows for stays within the setting.
+    assert memory.BASE_MB * MIB + default * memory.PEAK_PER_TEXT_BYTE <= 1500 * MIB
+
+
+# At 300 MB a merge may take (300 - BASE_MB) MiB / MERGE_PEAK_PER_TABLE_BYTE of tables.
+FITS_300 = (300 - memory.BASE_MB) * MIB // memory.MERGE_PEAK_PER_TABLE_BYTE
+
+
+@pytest.mark.parametrize(("sizes", "max_segments", "group"), [
+    ([3, 1, 2, 9], 2, [1, 2, 0]),  # the three smallest: 4 segments down to 2
+    ([3, 1, 2, 9], 4, []),  # no more segments than allowed: no merge
+    ([3, 1, 2, 9, 5], 4, [1, 2]),  # the two smallest are enough
+])
+def test_a_merge_takes_the_smallest_segments_it_needs(sizes, max_segments, group):
+    assert writer.merge_group([s * MIB for s in sizes], max_segments, 3000) == group
+
+
+def test_a_merge_takes_no_more_than_the_memory_setting_allows():
+    small = FITS_300 // 4
+    # Three small ones fit, the fourth would not: three are merged, not four.
+    sizes = [small, small, small, small * 2, FITS_300]
+    assert writer.merge_group(sizes, 1, 300) == [0, 1, 2]
+    # Segments that each fill the setting are never merged, however many there are.
+    assert writer.merge_group([FITS_300 // 2 + 1] * 20, 8, 300) == []
+
+
+def test_segments_too_large_to_merge_within_the_setting_stay_and_keep_every_document(
+        tmp_path, monkeypatch):
+    size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 4)
+    monkeypatch.setattr(writer, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(memory, "merge_fits", lambda table_bytes, mb: False)
+    kept = writer.index_items(tmp_path / "kept", iter(RECORDS), rebuild=True)
+    monkeypatch.setattr(memory, "merge_fits", lambda table_bytes, mb: True)
+    merged = writer.index_items(tmp_path / "merged", iter(RECORDS), rebuild=True)
+    assert len(store.open_index(tmp_path / "kept")._segments()) >= 4
+    assert len(store.open_index(tmp_path / "merged")._segments()) <= 2
+    assert kept.documents == merged.documents == len(RECORDS)
+
+
+def test_a_bad_memory_option_is_a_one_line_error_and_nothing_is_indexed(tmp_path, capsys):
+    code = main(["index", str(FIXTURES), "--index", str(tmp_path / "ix"), "--memory", "lots"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "give megabytes" in err
+    assert not (tmp_path / "ix").exists()
+
+
+def test_the_memory_option_is_used_by_the_index_command(tmp_path, capsys, monkeypatch):
+    seen = []
+    real = memory.text_per_process
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: seen.append(mb) or real(mb))
+    code = main(["index", str(FIXTURES / "records_govcn_sample.jsonl"), "--index",
+                 str(tmp_path / "ix"), "--procs", "1", "--memory", "1G"])
+    assert code == 0 and seen == [1024]
