@@ -313,7 +313,9 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
             else:
                 writer.update_document(**doc)
                 summary.updated += 1
-            by_id[item.id] = new_hash
+            # (No by_id entry for it: every id written in this run is in `written`, which
+            # is looked at first; at a million documents the entry cost ~150 MB, which
+            # every worker forked later counts in its RSS.)
             by_text[th] = item.id
             written[item.id] = th
             pending += 1

@@ -20,214 +20,32 @@ its terms' scores, query boosts multiplied in.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from math import log
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 
 from indexer.index.codec import tables_of
 from indexer.index.columns import LENGTH_OF_BYTE, length_codes
 from indexer.index.postings import CompactCharacters
+from search_app.search.phrase_match import _intersect, _joined, _member, _phrase_docs
+from search_app.search.term_postings import (
+    _EMPTY,
+    _I64,
+    Postings,
+    TermCache,
+    _join,
+    _read_matcher,
+    _read_table,
+    _restricted,
+    _with_values,
+)
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
-TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
 # A phrase reads its candidates' positions one posting at a time when the term has over
 # this many occurrences per candidate; else all of the term's (measured: a read costs
 # about as much as copying this many positions).
 OCCURRENCES_PER_READ = 2500
-
-
-class Postings:
-    """One term's postings over the whole index: global document numbers and weights,
-    and (read on demand) every occurrence: posting k's occurrences are
-    ``poff[k]:poff[k+1]`` of ``pos`` (and of ``start``/``end`` for fields that store
-    character offsets)."""
-
-    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes", "spans",
-                 "scores")
-
-    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None,
-                 spans=None):
-        self.ids = ids
-        self.weights = weights
-        self.poff = poff
-        self.pos = pos
-        self.start = start
-        self.end = end
-        # Without occurrences: where each segment's occurrences lie in its table,
-        # (table, first, end), so that a phrase adds them without reading the postings
-        # again (None: a segment without tables, read again in full).
-        self.spans = spans
-        # BM25F of each posting, once computed: the statistics it needs (document
-        # count, field lengths) are those of the cache's index generation.
-        self.scores = None
-        self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos, start, end)
-                          if a is not None)
-
-    @property
-    def has_values(self) -> bool:
-        return self.pos is not None
-
-
-_I64 = np.zeros(0, dtype=np.int64)
-_EMPTY = Postings(_I64, np.zeros(0, dtype=np.float64), np.zeros(1, dtype=np.int64), _I64,
-                  _I64, _I64)
-
-
-def _read_table(table, btext: bytes, offset: int, with_values: bool):
-    t = table.find(btext)
-    if t < 0:
-        return None
-    docs, poff, pos, start, end, span = table.read(t, with_values)
-    ids = docs.astype(np.int64)
-    ids += offset
-    weights = np.diff(poff).astype(np.float64)
-    if table.boost != 1.0:
-        weights *= table.boost
-    # Positions and offsets stay in the table's narrow type (cached that way).
-    return ids, weights, (poff, pos, start, end), (table,) + span
-
-
-def _values_of(span):
-    """Positions (and offsets) of one segment's occurrences of a term."""
-    table, a, b = span
-    return (table.pos[a:b], None if table.start is None else table.start[a:b],
-            None if table.end is None else table.end[a:b])
-
-
-def _read_matcher(m, offset: int, with_values: bool, chars: bool):
-    """(ids, weights, occurrences) of a Whoosh leaf matcher, a block at a time when
-    possible; the occurrences decoded from the compact formats' values."""
-    ids, weights, values = [], [], []
-    if isinstance(m, FilterMatcher):  # deleted documents: the live mask drops them later
-        m = m.child
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.append(np.asarray(m._ids, dtype=np.int64))
-            weights.append(np.asarray(m._weights, dtype=np.float64))
-            if with_values:
-                m._read_values()
-                values.extend(m._values)
-            m._next_block()
-    else:  # inlined postings of a rare term, or a ListMatcher
-        i, w, v = [], [], []
-        while m.is_active():
-            i.append(m.id())
-            w.append(m.weight())
-            if with_values:
-                v.append(m.value())
-            m.next()
-        ids.append(np.asarray(i, dtype=np.int64))
-        weights.append(np.asarray(w, dtype=np.float64))
-        values.extend(v)
-    ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
-    w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float64)
-    if not with_values:
-        return ids_a, w_a, (None, None, None, None), None
-    flats = [np.frombuffer(v, dtype=np.uint32, offset=4).astype(np.int64) for v in values]
-    step = 3 if chars else 1
-    poff = np.zeros(len(flats) + 1, dtype=np.int64)
-    poff[1:] = np.cumsum([len(f) // step for f in flats])
-    flat = np.concatenate(flats) if flats else _I64
-    occ = (poff, flat[0::3], flat[1::3], flat[2::3]) if chars else (poff, flat, None, None)
-    return ids_a, w_a, occ, None
-
-
-def _cat(arrays):
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-
-
-def _join(parts, with_values: bool) -> Postings:
-    """One term's postings from its parts: (ids, weights, (poff, pos, start, end),
-    span) per segment."""
-    ids = _cat([p[0] for p in parts])
-    ws = _cat([p[1] for p in parts])
-    poffs = [p[2][0] for p in parts]
-    if any(x is None for x in poffs):  # a segment without tables, read without values
-        return Postings(ids, ws)
-    base, glob = 0, []
-    for i, poff in enumerate(poffs):
-        glob.append(poff[(0 if i == 0 else 1):] + base)
-        base += int(poff[-1])
-    poff = _cat(glob)
-    if not with_values:
-        return Postings(ids, ws, poff, spans=[p[3] for p in parts])
-    pos, start, end = ([p[2][k] for p in parts] for k in (1, 2, 3))
-    chars = all(x is not None for x in start)
-    return Postings(ids, ws, poff, _cat(pos), _cat(start) if chars else None,
-                    _cat(end) if chars else None)
-
-
-def _restricted(p: Postings, sel: np.ndarray, offsets: bool = False) -> Postings:
-    """Postings *sel* of *p* with their positions (and with *offsets*, their character
-    offsets), read posting by posting."""
-    sizes = [b - a for _, a, b in p.spans]
-    first = np.concatenate(([0], np.cumsum(sizes)))  # where each segment's part starts
-    starts, ends = p.poff[sel], p.poff[sel + 1]
-    part = np.searchsorted(first, starts, "right") - 1
-    pos, start, end = [], [], []
-    for s, e, i in zip(starts.tolist(), ends.tolist(), part.tolist(), strict=True):
-        table, a, _ = p.spans[i]
-        lo, hi = a + s - int(first[i]), a + e - int(first[i])
-        pos.append(table.pos[lo:hi])
-        if offsets and table.start is not None:
-            start.append(table.start[lo:hi])
-            end.append(table.end[lo:hi])
-    poff = np.concatenate(([0], np.cumsum(ends - starts)))
-    out = Postings(p.ids[sel], p.weights[sel], poff, _cat(pos) if pos else _I64)
-    if start:
-        out.start, out.end = _cat(start), _cat(end)
-    return out
-
-
-def _with_values(p: Postings) -> Postings:
-    """*p* with its occurrences, read from where its spans say they lie."""
-    vals = [_values_of(span) for span in p.spans]
-    pos, start, end = ([v[k] for v in vals] for k in (0, 1, 2))
-    chars = all(x is not None for x in start)
-    out = Postings(p.ids, p.weights, p.poff, _cat(pos), _cat(start) if chars else None,
-                   _cat(end) if chars else None)
-    if p.scores is not None:
-        out.scores = p.scores
-        out.nbytes += p.scores.nbytes
-    return out
-
-
-class TermCache:
-    """Posting arrays of one index generation, shared by its threads (LRU by size)."""
-
-    def __init__(self, limit: int = TERM_CACHE_BYTES):
-        self.limit = limit
-        self.size = 0
-        self._d: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.lengths: dict[str, np.ndarray] = {}
-
-    def get(self, key) -> Postings | None:
-        with self._lock:
-            entry = self._d.get(key)
-            if entry is None:
-                return None
-            self._d.move_to_end(key)
-            return entry[0]
-
-    def put(self, key, p: Postings) -> None:
-        """Adds *p*, or counts its size again (it grew: scores were added)."""
-        with self._lock:
-            old = self._d.pop(key, None)
-            if old is not None:
-                self.size -= old[1]
-            self._d[key] = (p, p.nbytes)  # the size as counted
-            self.size += p.nbytes
-            while self.size > self.limit and len(self._d) > 1:
-                _, (_, gone) = self._d.popitem(last=False)
-                self.size -= gone
 
 
 class Result:
@@ -553,99 +371,6 @@ class Evaluator:
             if sel.any():
                 r.score[p.ids[sel]] += self.term_scores(field, w, p, sel)
         return r
-
-
-def _joined(grams) -> str:
-    """The text whose overlapping bigrams are *grams* ("" when they do not overlap)."""
-    grams = [g.decode() if isinstance(g, bytes) else g for g in grams]
-    if not grams or any(len(g) != 2 for g in grams):
-        return ""
-    out = grams[0]
-    for a, b in zip(grams, grams[1:], strict=False):
-        if a[1] != b[0]:
-            return ""
-        out += b[1]
-    return out
-
-
-def _member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
-    """Which of *probe* are in *sorted_keys*."""
-    if not len(sorted_keys):
-        return np.zeros(len(probe), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_keys, probe), len(sorted_keys) - 1)
-    return sorted_keys[at] == probe
-
-
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """``np.unique(a)`` for an *a* that is almost always sorted already (keys gathered
-    posting by posting): one comparison pass instead of a sort."""
-    if len(a) < 2:
-        return a
-    step = a[1:] != a[:-1]
-    if not (a[1:] >= a[:-1]).all():
-        return np.unique(a)
-    return a[np.concatenate(([True], step))]
-
-
-def _intersect(id_arrays: list[np.ndarray]) -> np.ndarray:
-    """The numbers in every one of the sorted *id_arrays*, ascending."""
-    arrays = sorted(id_arrays, key=len)
-    out = arrays[0]
-    for ids in arrays[1:]:
-        if not len(out):
-            break
-        out = out[_member(ids, out)]
-    return out
-
-
-def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
-    """Documents among *cand* where the terms of *ps* occur in order: at consecutive
-    positions for slop 1, else each next term 1..slop positions after the previous one
-    (Whoosh's ordered SpanNear with mindist 1). Occurrences are compared as
-    ``document << 32 | position`` keys, sorted, so each step is a search in C."""
-    n = len(ps)
-
-    def keys(i: int, alive: np.ndarray) -> np.ndarray:
-        """Keys of term i's occurrences in the *alive* documents, gathering only their
-        postings' occurrences (a common word has millions; the candidates are few)."""
-        p = ps[i]
-        sel = np.flatnonzero(alive[p.ids])
-        first, end = p.poff[sel], p.poff[sel + 1]
-        lens = end - first
-        docs = np.repeat(p.ids[sel], lens)
-        # Index of every occurrence of the selected postings, in order.
-        at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
-        return (docs << 32) | p.pos[at].astype(np.int64)
-
-    member = _member
-    alive = cand
-    if slop <= 1:
-        # Start positions (position of term i minus i) consistent with every term,
-        # rarest term first: it rules out most starts at once.
-        order = sorted(range(n), key=lambda i: len(ps[i].ids))
-        first = order[0]
-        starts = keys(first, alive) - first
-        for i in order[1:]:
-            if not len(starts):
-                break
-            alive = np.zeros_like(cand)
-            alive[starts >> 32] = True
-            ki = _sorted_unique(keys(i, alive) - i)
-            starts = starts[member(ki, starts)]
-        return _sorted_unique(starts >> 32)
-    reach = keys(0, alive)
-    for i in range(1, n):
-        if not len(reach):
-            break
-        alive = np.zeros_like(cand)
-        alive[reach >> 32] = True
-        reach = _sorted_unique(reach)
-        q = keys(i, alive)
-        ok = np.zeros(len(q), dtype=bool)
-        for k in range(1, slop + 1):
-            ok |= member(reach, q - k)
-        reach = q[ok]
-    return _sorted_unique(reach >> 32)
 
 
 def _cost(q) -> int:

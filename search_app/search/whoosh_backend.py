@@ -41,6 +41,7 @@ from search_app.search import facets as facetlib
 from search_app.search import similar
 from search_app.search import snippets as sn
 from search_app.search.query_compile import Compiled, combine, compile_query
+from search_app.search.term_postings import TermCache
 from search_app.search.types import (
     FACETS,
     MAX_PAGE_SIZE,
@@ -114,7 +115,7 @@ class _Generation:
         self.pages: OrderedDict = OrderedDict()
         self.similar: OrderedDict = OrderedDict()
         self.doc_freqs: dict[str, int] = {}  # of body words, for similar documents
-        self.terms = ev.TermCache()
+        self.terms = TermCache()
 
     def _open(self):
         toc = self._toc

@@ -1,0 +1,205 @@
+"""One term's postings over the whole index, as the search evaluator reads them: from
+each segment's numpy tables (`indexer.index.postings_tables`) or, for segments and
+fields without tables, from Whoosh's posting blocks; joined across segments into global
+document numbers; occurrences (positions, character offsets) read on demand; cached per
+index generation (`TermCache`, LRU by size)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+
+TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
+
+
+class Postings:
+    """One term's postings over the whole index: global document numbers and weights,
+    and (read on demand) every occurrence: posting k's occurrences are
+    ``poff[k]:poff[k+1]`` of ``pos`` (and of ``start``/``end`` for fields that store
+    character offsets)."""
+
+    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes", "spans",
+                 "scores")
+
+    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None,
+                 spans=None):
+        self.ids = ids
+        self.weights = weights
+        self.poff = poff
+        self.pos = pos
+        self.start = start
+        self.end = end
+        # Without occurrences: where each segment's occurrences lie in its table,
+        # (table, first, end), so that a phrase adds them without reading the postings
+        # again (None: a segment without tables, read again in full).
+        self.spans = spans
+        # BM25F of each posting, once computed: the statistics it needs (document
+        # count, field lengths) are those of the cache's index generation.
+        self.scores = None
+        self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos, start, end)
+                          if a is not None)
+
+    @property
+    def has_values(self) -> bool:
+        return self.pos is not None
+
+
+_I64 = np.zeros(0, dtype=np.int64)
+_EMPTY = Postings(_I64, np.zeros(0, dtype=np.float64), np.zeros(1, dtype=np.int64), _I64,
+                  _I64, _I64)
+
+
+def _read_table(table, btext: bytes, offset: int, with_values: bool):
+    t = table.find(btext)
+    if t < 0:
+        return None
+    docs, poff, pos, start, end, span = table.read(t, with_values)
+    ids = docs.astype(np.int64)
+    ids += offset
+    weights = np.diff(poff).astype(np.float64)
+    if table.boost != 1.0:
+        weights *= table.boost
+    # Positions and offsets stay in the table's narrow type (cached that way).
+    return ids, weights, (poff, pos, start, end), (table,) + span
+
+
+def _values_of(span):
+    """Positions (and offsets) of one segment's occurrences of a term."""
+    table, a, b = span
+    return (table.pos[a:b], None if table.start is None else table.start[a:b],
+            None if table.end is None else table.end[a:b])
+
+
+def _read_matcher(m, offset: int, with_values: bool, chars: bool):
+    """(ids, weights, occurrences) of a Whoosh leaf matcher, a block at a time when
+    possible; the occurrences decoded from the compact formats' values."""
+    ids, weights, values = [], [], []
+    if isinstance(m, FilterMatcher):  # deleted documents: the live mask drops them later
+        m = m.child
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            ids.append(np.asarray(m._ids, dtype=np.int64))
+            weights.append(np.asarray(m._weights, dtype=np.float64))
+            if with_values:
+                m._read_values()
+                values.extend(m._values)
+            m._next_block()
+    else:  # inlined postings of a rare term, or a ListMatcher
+        i, w, v = [], [], []
+        while m.is_active():
+            i.append(m.id())
+            w.append(m.weight())
+            if with_values:
+                v.append(m.value())
+            m.next()
+        ids.append(np.asarray(i, dtype=np.int64))
+        weights.append(np.asarray(w, dtype=np.float64))
+        values.extend(v)
+    ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
+    w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float64)
+    if not with_values:
+        return ids_a, w_a, (None, None, None, None), None
+    flats = [np.frombuffer(v, dtype=np.uint32, offset=4).astype(np.int64) for v in values]
+    step = 3 if chars else 1
+    poff = np.zeros(len(flats) + 1, dtype=np.int64)
+    poff[1:] = np.cumsum([len(f) // step for f in flats])
+    flat = np.concatenate(flats) if flats else _I64
+    occ = (poff, flat[0::3], flat[1::3], flat[2::3]) if chars else (poff, flat, None, None)
+    return ids_a, w_a, occ, None
+
+
+def _cat(arrays):
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _join(parts, with_values: bool) -> Postings:
+    """One term's postings from its parts: (ids, weights, (poff, pos, start, end),
+    span) per segment."""
+    ids = _cat([p[0] for p in parts])
+    ws = _cat([p[1] for p in parts])
+    poffs = [p[2][0] for p in parts]
+    if any(x is None for x in poffs):  # a segment without tables, read without values
+        return Postings(ids, ws)
+    base, glob = 0, []
+    for i, poff in enumerate(poffs):
+        glob.append(poff[(0 if i == 0 else 1):] + base)
+        base += int(poff[-1])
+    poff = _cat(glob)
+    if not with_values:
+        return Postings(ids, ws, poff, spans=[p[3] for p in parts])
+    pos, start, end = ([p[2][k] for p in parts] for k in (1, 2, 3))
+    chars = all(x is not None for x in start)
+    return Postings(ids, ws, poff, _cat(pos), _cat(start) if chars else None,
+                    _cat(end) if chars else None)
+
+
+def _restricted(p: Postings, sel: np.ndarray, offsets: bool = False) -> Postings:
+    """Postings *sel* of *p* with their positions (and with *offsets*, their character
+    offsets), read posting by posting."""
+    sizes = [b - a for _, a, b in p.spans]
+    first = np.concatenate(([0], np.cumsum(sizes)))  # where each segment's part starts
+    starts, ends = p.poff[sel], p.poff[sel + 1]
+    part = np.searchsorted(first, starts, "right") - 1
+    pos, start, end = [], [], []
+    for s, e, i in zip(starts.tolist(), ends.tolist(), part.tolist(), strict=True):
+        table, a, _ = p.spans[i]
+        lo, hi = a + s - int(first[i]), a + e - int(first[i])
+        pos.append(table.pos[lo:hi])
+        if offsets and table.start is not None:
+            start.append(table.start[lo:hi])
+            end.append(table.end[lo:hi])
+    poff = np.concatenate(([0], np.cumsum(ends - starts)))
+    out = Postings(p.ids[sel], p.weights[sel], poff, _cat(pos) if pos else _I64)
+    if start:
+        out.start, out.end = _cat(start), _cat(end)
+    return out
+
+
+def _with_values(p: Postings) -> Postings:
+    """*p* with its occurrences, read from where its spans say they lie."""
+    vals = [_values_of(span) for span in p.spans]
+    pos, start, end = ([v[k] for v in vals] for k in (0, 1, 2))
+    chars = all(x is not None for x in start)
+    out = Postings(p.ids, p.weights, p.poff, _cat(pos), _cat(start) if chars else None,
+                   _cat(end) if chars else None)
+    if p.scores is not None:
+        out.scores = p.scores
+        out.nbytes += p.scores.nbytes
+    return out
+
+
+class TermCache:
+    """Posting arrays of one index generation, shared by its threads (LRU by size)."""
+
+    def __init__(self, limit: int = TERM_CACHE_BYTES):
+        self.limit = limit
+        self.size = 0
+        self._d: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.lengths: dict[str, np.ndarray] = {}
+
+    def get(self, key) -> Postings | None:
+        with self._lock:
+            entry = self._d.get(key)
+            if entry is None:
+                return None
+            self._d.move_to_end(key)
+            return entry[0]
+
+    def put(self, key, p: Postings) -> None:
+        """Adds *p*, or counts its size again (it grew: scores were added)."""
+        with self._lock:
+            old = self._d.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self._d[key] = (p, p.nbytes)  # the size as counted
+            self.size += p.nbytes
+            while self.size > self.limit and len(self._d) > 1:
+                _, (_, gone) = self._d.popitem(last=False)
+                self.size -= gone
