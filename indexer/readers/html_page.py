@@ -179,7 +179,10 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     doc_no = doc_no_value(fields.get("doc_no", ""))
     if not doc_no:
         doc_no = doc_no_from_head(lines)
-    agency = resolve_agency(fields.get("agency", "") or _meta_agency(soup),
+    printed = fields.get("agency", "") or _meta_agency(soup)
+    if printed and fields.get("co_agency"):
+        printed = f"{printed} {fields['co_agency']}"  # a joint document's other issuers
+    agency = resolve_agency(printed,
                             owner=site_owner(all_text) or site_owner(meta_content(soup, S.SITE_META)),
                             signed=signed_by, title=title)
 

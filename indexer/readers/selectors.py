@@ -21,7 +21,9 @@ LABELS: dict[str, str] = {
     "所属主题": "classification",
     "法定主动公开分类": "classification",
     "组配分类": "",
-    "联合发文单位": "",
+    # The other issuers of a joint document (www.beijing.gov.cn's [联合发文单位]): they
+    # join the 发文机构 in the agency.
+    "联合发文单位": "co_agency",
     "文件来源": "",
     "生效日期": "",
     "信息名称": "title",
