@@ -144,3 +144,42 @@ def test_the_signature_before_a_printed_attachment_dates_a_flattened_text(report
     assert report_with_table.agency == "平潭综合实验区管委会办公室"
     assert "该关停就关停。" in report_with_table.body
     assert "附件下载" not in report_with_table.body
+
+
+# --- a 问答 page whose every answer is its own content block ------------------------------
+
+@pytest.fixture(scope="module")
+def questions() -> Record:
+    return _one("www.beijing.gov.cn_a56172fafb.html")
+
+
+def test_a_page_of_questions_and_answers_is_one_document_with_all_of_them(questions):
+    # Eight <dl> items, each answer a .TRS_UEDITOR block of its own; no date, a folder URL.
+    assert questions.title == "《用人单位岗位补贴和社会保险补贴经办规程（试行）》相关问答"
+    for line in ("制定背景是什么？", "《经办规程》分为总则、申请、审核、支付、监管五章，共二十五条。",
+                 "招用补贴对象后多长时间可以提出申请？", "（六）上述材料提交一份，复印件注明“与原件一致”，每页加盖公章。"):
+        assert line in questions.body
+
+
+def test_the_link_to_the_original_policy_ends_the_answers_and_its_credit_names_the_agency(questions):
+    assert questions.body.endswith("每页加盖公章。")
+    for furniture in ("政策原文", "内容来源", "更多", "《关于做好北京市建筑业工伤保险相关工作的补充通知》相关问答"):
+        assert furniture not in questions.body
+    assert questions.agency == "北京市人力资源和社会保障局"
+
+
+def test_answer_blocks_far_from_the_first_ones_are_not_joined_to_them():
+    # The page with its last four answers moved to the end of <body>: the holder of the
+    # first four is the 问答 block, and what lies elsewhere on the page stays out.
+    page = (CLASSES / "www.beijing.gov.cn_a56172fafb.html").read_text("utf-8")
+    start, end = page.index('<div class="qa">'), page.index("<!--问答结束-->")
+    items = page[start:end].split("<dl>")
+    moved = "<dl>" + "<dl>".join(items[5:])
+    page = page[:start] + "<dl>".join(items[:5]) + "</div>" + page[end:]
+    page = page.replace("</body>", "<div><div><div>" + moved + "</div></div></div></body>")
+    rec = parse_html(page.encode("utf-8"), "x.html", "https://www.beijing.gov.cn/zhengce/zcjd/zcwd/dwgwbt/")
+    assert isinstance(rec, Record), rec
+    assert "为贯彻习近平总书记关于社保基金安全的重要指示批示精神" in rec.body
+    assert "《经办规程》分为总则、申请、审核、支付、监管五章" in rec.body
+    assert "用人单位招用“4050”人员等19类人员可申请享受岗社补" in rec.body
+    assert "用人单位需与补贴对象依法签订一年及以上期限劳动合同" not in rec.body
