@@ -49,8 +49,15 @@ def _joined_parts(first: Tag, matches: list[Tag]) -> Tag:
     answer is its own content block, under its question): the nearest element above the
     first block that holds several of them and little else (their text at least 60% of
     its own, and more than the first block's by half), else the first block."""
-    parts = [m for m in matches if m is not first and len(plain(m)) >= MIN_TEXT
-             and not inside(m, first) and not inside(first, m)]
+    top = first
+    for _ in range(_SPLIT_MAX_UP):
+        if top.parent is None:
+            break
+        top = top.parent
+    # Only blocks near the first are candidates (the text of far ones is never needed).
+    near = [m for m in matches if m is not first and inside(m, top) and not inside(m, first)
+            and not inside(first, m)]
+    parts = [m for m in near if len(plain(m)) >= MIN_TEXT]
     if not parts:
         return first
     own = len(plain(first))
