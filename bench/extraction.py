@@ -2,12 +2,17 @@
 trafilatura on the same pages, plus a crash/skip census over the whole raw-page corpus.
 
     python bench/extraction.py [--corpus DIR]
+    python bench/extraction.py --development [--misses] [--no-corpus]
 
 In sample: the hand-checked page fixtures (tests/fixtures/pages/expected.json), on which
 the rules were written. Out of sample: bench/unseen/expected.json, pages from the
 development corpus labelled by reading them and never used to write a rule (see
 bench/unseen/README.md); only this column says how the readers do on portals they have
 not seen.
+With --development the second column is bench/development/expected.json instead: pages
+labelled the same way for writing rules (see bench/development/README.md), so an
+in-sample figure; the unseen set is then neither read nor scored, and --misses lists the
+development pages' misses field by field.
 
 Per field: share of documents whose field equals the hand-read value (compared after
 NFKC, without white space; 文号 brackets unified; where a page shows no publication date,
@@ -34,6 +39,7 @@ from indexer.readers.html_page import parse_html
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "tests" / "fixtures" / "pages"
 UNSEEN = ROOT / "bench" / "unseen" / "expected.json"
+DEVELOPMENT = ROOT / "bench" / "development" / "expected.json"
 # The development corpus sits beside the checkout (../shared/corpus).
 SHARED = ROOT.parent / "shared" / "corpus"
 CORPUS = SHARED / "crepd_china_real_estate_policy_db" / "webpages"
@@ -66,28 +72,37 @@ def _fixture_cases():
         yield name, exp, data, parse_html(data, name, exp["url"])
 
 
-def _unseen_cases():
-    for name, exp in sorted(json.loads(UNSEEN.read_text("utf-8")).items()):
+def _unseen_cases(labels: Path = UNSEEN):
+    for name, exp in sorted(json.loads(labels.read_text("utf-8")).items()):
         path = SHARED / exp["corpus_path"]
         results = records_from_file(path)
         data = path.read_bytes() if path.suffix.lower() in (".html", ".htm") else None
         yield name, exp, data, (results[0] if results else Skipped(str(path), "nothing"))
 
 
-def score(cases) -> dict:
-    """Field accuracy, body recall/leak (ours, trafilatura) and recognition over *cases*."""
+def score(cases, misses: list | None = None) -> dict:
+    """Field accuracy, body recall/leak (ours, trafilatura) and recognition over *cases*;
+    with *misses*, append (page, what, got, wanted) for each of ours that misses."""
     ok: collections.Counter = collections.Counter()
     have: collections.Counter = collections.Counter()
     docs = docs_ok = nondocs = nondocs_ok = 0
     body = {"ours": [0, 0, 0, 0], "trafilatura": [0, 0, 0, 0]}
-    for _name, exp, data, rec in cases:
+    def miss(name, what, got, want):
+        if misses is not None:
+            misses.append((name, what, got, want))
+
+    for name, exp, data, rec in cases:
         is_record = not isinstance(rec, Skipped)
         if not exp["is_document"]:
             nondocs += 1
             nondocs_ok += not is_record
+            if is_record:
+                miss(name, "skip", rec.title, exp.get("skip", ""))
             continue
         docs += 1
         docs_ok += is_record
+        if not is_record:
+            miss(name, "document", rec.reason, "document")
         for f in FIELDS:
             if f not in exp:
                 continue
@@ -100,6 +115,8 @@ def score(cases) -> dict:
                 want = exp.get("written_date", "")
             good = _same(f, got or "", want)
             ok[f] += good
+            if not good:
+                miss(name, f, got, want)
         texts = [("ours", rec.body if is_record else "")]
         if data is not None:
             texts.append(("trafilatura", _trafilatura_body(data)))
@@ -109,6 +126,13 @@ def score(cases) -> dict:
             b[1] += len(exp["must"])
             b[2] += sum(s in text for s in exp["must_not"])
             b[3] += len(exp["must_not"])
+            if who == "ours":
+                for m in exp["must"]:
+                    if m not in text:
+                        miss(name, "must", "", m)
+                for m in exp["must_not"]:
+                    if m in text:
+                        miss(name, "must_not", m, "")
     return {"fields": {f: (ok[f], have[f]) for f in FIELDS}, "docs": (docs_ok, docs),
             "nondocs": (nondocs_ok, nondocs), "body": body}
 
@@ -118,12 +142,18 @@ def _ratio(pair) -> str:
     return f"{hit / n:.3f} ({hit}/{n})" if n else "-"
 
 
-def report() -> None:
+def report(development: bool = False, list_misses: bool = False) -> None:
     # Out-of-sample misses are counted, never listed: a rule written from them would
-    # make the figure in-sample.
+    # make the figure in-sample. Development misses may be listed.
     inside = score(_fixture_cases())
-    outside = score(_unseen_cases())
-    print(f"{'':<24} {'in sample (fixtures)':>22} {'out of sample (unseen)':>24}")
+    misses: list = []
+    if development:
+        outside = score(_unseen_cases(DEVELOPMENT), misses)
+        second = "development"
+    else:
+        outside = score(_unseen_cases())
+        second = "out of sample (unseen)"
+    print(f"{'':<24} {'in sample (fixtures)':>22} {second:>24}")
     for f in FIELDS:
         print(f"  {f:<22} {_ratio(inside['fields'][f]):>22} {_ratio(outside['fields'][f]):>24}")
     for who in ("ours", "trafilatura"):
@@ -134,6 +164,9 @@ def report() -> None:
           f"{_ratio(outside['docs']):>24}")
     print(f"  {'non-documents skipped':<22} {_ratio(inside['nondocs']):>22} "
           f"{_ratio(outside['nondocs']):>24}")
+    if list_misses:
+        for name, what, got, want in misses:
+            print(f"  MISS {name} {what}: got {got!r} want {want!r}")
 
 
 def corpus(directory: Path) -> None:
@@ -161,10 +194,17 @@ def corpus(directory: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--development", action="store_true",
+                    help="second column: bench/development (the unseen set is not read)")
+    ap.add_argument("--misses", action="store_true",
+                    help="with --development: list each development miss")
+    ap.add_argument("--no-corpus", action="store_true", help="skip the corpus census")
     args = ap.parse_args()
+    if args.misses and not args.development:
+        ap.error("--misses lists development misses only; add --development")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    report()
-    if args.corpus.is_dir():
+    report(args.development, args.misses)
+    if args.corpus.is_dir() and not args.no_corpus:
         corpus(args.corpus)
 
 

@@ -95,6 +95,15 @@ def _is_short_form(short: str, full: str) -> bool:
     return all(ch in rest for ch in short)
 
 
+def _same_without_level(name: str, printed: str) -> bool:
+    """True when *printed* is *name* with its place written without the level word:
+    the site prints its own name "杭州住房公积金管理中心" where the expansion of 市公积金中心
+    gives 杭州市住房公积金管理中心. The site's own spelling is the official one."""
+    place = place_of(name)
+    return (len(place) >= 3 and place[-1] in "市县区" and name != printed
+            and place[:-1] + name[len(place):] == printed)
+
+
 def _expand(name: str) -> str:
     suffix, whole = _abbreviations()
     if name in whole:
@@ -152,7 +161,7 @@ def _one(name: str, owner: str, signed: str, hint: str = "") -> str:
         # site of 福州市长乐区): its official name starts with the city.
         name = owner_place[: -len(own)] + name
     expanded = _expand(name)
-    if owner and _is_short_form(expanded, owner):
+    if owner and (_is_short_form(expanded, owner) or _same_without_level(expanded, owner)):
         return owner
     if expanded.startswith("人民政府") and place_of(owner):
         # "政府办公室" printed without its place: the place of the site that printed it.
@@ -183,7 +192,12 @@ def resolve(printed: str, *, owner: str = "", signed: str = "", title: str = "")
     out: list[str] = []
     issuer = title_issuer(title)
     for part in parts:
-        full = _one(part, owner, signed if len(parts) == 1 else "", hint=signed or issuer)
+        if len(parts) > 1 and not looks_like_agency(part):
+            # One of several issuers printed together: a name, whatever its ending
+            # ("中国人民银行北京市分行"), not a credit to be replaced by the signature.
+            full = part
+        else:
+            full = _one(part, owner, signed if len(parts) == 1 else "", hint=signed or issuer)
         if full and full not in out:
             out.append(full)
     return " ".join(out)

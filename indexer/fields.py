@@ -153,7 +153,7 @@ def year_of(pub_date: str) -> int | None:
 _TITLE_ISSUER = re.compile(r"^\s*【([^】]{2,30})】")
 _AGENCY_END = re.compile(
     r"(?:局|委|厅|办|中心|政府|办公室|办公厅|银行|委员会|监会|保监会|部|院|署|总局|公署|"
-    r"管委会|管理处|事务所|研究室)$")
+    r"管委会|管理处|事务所|研究室|联席会议|领导小组)$")
 
 
 def agency_from_title(title: str) -> str:
@@ -179,6 +179,8 @@ _DATE_TEXT = (r"(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
 _SIGNED_AT_END = re.compile(r"([\u4e00-\u9fff（）()]{3,40}?)\s*(" + _DATE_TEXT + r")")
 
 
+_SIGNED_BEFORE_ATTACHMENT = re.compile(r"([\u4e00-\u9fff（）()]{3,40}?)\s*(" + _DATE_TEXT
+                                       + r")\s*附件")
 # An attachment's link text run into the date line ("2022年7月4日 《…》.pdf").
 _ATTACHMENT_TAIL = re.compile(r"(?:\.(?:pdf|docx?|wps|xlsx?|ofd|zip)|附件\S*)\s*$", re.I)
 
@@ -228,6 +230,12 @@ def signature(lines: list[str]) -> tuple[str, str]:
             if looks_like_agency(after_bracket) and len(after_bracket) >= 4:
                 name = after_bracket
             if looks_like_agency(name):
+                return name, parse_date(m.group(2))
+        # A document that prints its attachment after signing ("…管委会办公室2019年5月6日
+        # 附件 …抽查情况表 序号…"): the name and date just before 附件.
+        for m in _SIGNED_BEFORE_ATTACHMENT.finditer(lines[last]):
+            name = re.split(r"[）)]", m.group(1))[-1]
+            if looks_like_agency(name) and len(name) >= 4:
                 return name, parse_date(m.group(2))
         tail = re.search(r"(" + _DATE_TEXT + r")\s*$", lines[last])
         if tail:

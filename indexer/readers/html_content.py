@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from indexer.fields import looks_like_agency
 from indexer.readers import selectors as S
-from indexer.readers.html_dom import link_density, plain, select_all, text_lines
+from indexer.readers.html_dom import inside, link_density, plain, select_all, text_lines
 from indexer.readers.text_page import is_boilerplate_line, is_footer_line, without_spaces
 
 # Below this much visible text a page cannot be a document.
@@ -26,6 +26,7 @@ def find_content(soup: BeautifulSoup) -> Tag | None:
     for sel in S.CONTENT_SELECTORS:
         for el in matches[sel]:
             if len(plain(el)) >= MIN_TEXT and link_density(el) < MAX_LINK_DENSITY:
+                el = _joined_parts(el, matches[sel])
                 # A wrapper selector (".content") may hold the whole page: use the densest
                 # block inside it instead when that block carries most of the text.
                 inner = _densest_block(el)
@@ -37,6 +38,41 @@ def find_content(soup: BeautifulSoup) -> Tag | None:
     if block is not None and link_density(block) >= MAX_LINK_DENSITY:
         return None
     return block
+
+
+# How far above the first part the element holding a split document's parts may be.
+_SPLIT_MAX_UP = 3
+
+
+def _joined_parts(first: Tag, matches: list[Tag]) -> Tag:
+    """A document split into several blocks of the same kind (a 问答 page whose every
+    answer is its own content block, under its question): the nearest element above the
+    first block that holds several of them and little else (their text at least 60% of
+    its own, and more than the first block's by half), else the first block."""
+    top = first
+    for _ in range(_SPLIT_MAX_UP):
+        if top.parent is None:
+            break
+        top = top.parent
+    # Only blocks near the first are candidates (the text of far ones is never needed).
+    near = [m for m in matches if m is not first and inside(m, top) and not inside(m, first)
+            and not inside(first, m)]
+    parts = [m for m in near if len(plain(m)) >= MIN_TEXT]
+    if not parts:
+        return first
+    own = len(plain(first))
+    holder = first
+    for _ in range(_SPLIT_MAX_UP):
+        holder = holder.parent
+        if holder is None or holder.name in ("body", "html", "[document]"):
+            return first
+        held = [p for p in parts if inside(p, holder)]
+        if not held:
+            continue
+        text = own + sum(len(plain(p)) for p in held)
+        if text >= 0.6 * len(plain(holder)) and text >= 1.5 * own:
+            return holder
+    return first
 
 
 def _contains_paragraphs(el: Tag) -> bool:

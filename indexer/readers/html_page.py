@@ -43,6 +43,7 @@ from indexer.readers.html_title import find_title
 from indexer.readers.script_json import find_script_article
 from indexer.readers.text_page import (
     closing_date,
+    parse_labels,
     pick_fields,
     without_spaces,
 )
@@ -155,7 +156,11 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
         strip_boilerplate(content)
         if title_el is not None and not title_el.decomposed and inside(title_el, content):
             title_el.decompose()
-        lines = clean_lines(text_lines(content), title)
+        raw = text_lines(content)
+        lines = clean_lines(raw, title)
+        if not fields.get("agency"):
+            # A credit under the text ("内容来源：XX局" after a 问答 page's last answer).
+            fields["agency"] = pick_fields(parse_labels(raw[-3:])).get("agency", "")
     body = "\n".join(lines)
 
     signed_by, signed_on = signature(lines)
@@ -179,7 +184,10 @@ def _parse(data: bytes, source: str, url: str) -> Record | Skipped:
     doc_no = doc_no_value(fields.get("doc_no", ""))
     if not doc_no:
         doc_no = doc_no_from_head(lines)
-    agency = resolve_agency(fields.get("agency", "") or _meta_agency(soup),
+    printed = fields.get("agency", "") or _meta_agency(soup)
+    if printed and fields.get("co_agency"):
+        printed = f"{printed} {fields['co_agency']}"  # a joint document's other issuers
+    agency = resolve_agency(printed,
                             owner=site_owner(all_text) or site_owner(meta_content(soup, S.SITE_META)),
                             signed=signed_by, title=title)
 

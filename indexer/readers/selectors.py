@@ -21,7 +21,9 @@ LABELS: dict[str, str] = {
     "所属主题": "classification",
     "法定主动公开分类": "classification",
     "组配分类": "",
-    "联合发文单位": "",
+    # The other issuers of a joint document (www.beijing.gov.cn's [联合发文单位]): they
+    # join the 发文机构 in the agency.
+    "联合发文单位": "co_agency",
     "文件来源": "",
     "生效日期": "",
     "信息名称": "title",
@@ -38,6 +40,7 @@ LABELS: dict[str, str] = {
     "制发单位": "agency",
     "信息来源": "agency",
     "来源": "agency",
+    "内容来源": "agency",  # under a 政策问答 page's answers
     "成文日期": "written_date",
     "成文时间": "written_date",
     "印发日期": "written_date",
@@ -108,7 +111,7 @@ HEADER_RULE_PATTERN = r"^[=\-─━_*]{5,}\s*(?:正文|内容|全文)?\s*[=\-─
 
 # Agency labels in order of trust: the issuing body over a "source" credit line.
 AGENCY_LABEL_PRIORITY = ("发文机关", "制发单位", "发布机构", "发文单位", "发文机构", "发布单位",
-                         "信息来源", "来源", "发布者")
+                         "信息来源", "来源", "内容来源", "发布者")
 
 # Content area of an article, most specific first; the first that holds real text wins.
 CONTENT_SELECTORS = (
@@ -185,7 +188,7 @@ INLINE_TAIL_FURNITURE = (
 )
 # A short line that starts the related-links block after the document: the body ends
 # there ("相关链接：", "相关稿件", "政策解读：" followed by links to other pages).
-BODY_END_PATTERN = (r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策)"
+BODY_END_PATTERN = (r"^(?:相关链接|相关文章|相关阅读|相关稿件|相关解读|相关文件|文件链接|政策解读|相关政策|政策原文)"
                     r"\s*(?:[:：].*)?$")
 # Footer lines run long (several credits on one line), so these match lines of any length
 # up to FOOTER_MAX_LEN.

@@ -12,9 +12,11 @@ import re
 
 from indexer.agencies import resolve as resolve_agency
 from indexer.fields import (
+    ANNOUNCEMENT_NO_RE,
+    DOC_NO_RE,
     doc_no_value,
     doc_type_from_title,
-    find_doc_no,
+    normalize_doc_no,
     parse_date,
     signature,
 )
@@ -162,6 +164,17 @@ _LEADING_DOC_NO = re.compile(r"^[(（]?[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*(?:
                              r"\s*\d{1,4}\s*号[)）]?\s+")
 
 
+def _leading_doc_no(head: str) -> str:
+    """A 文号 that starts one of the body's first lines: the document's own. One cited in a
+    sentence ("按照《…的通知》（国办秘含〔2019〕19号）文件要求") is another document's."""
+    for line in head.split("\n")[:4]:
+        line = line.strip().lstrip("（(")
+        m = DOC_NO_RE.match(line) or ANNOUNCEMENT_NO_RE.match(line)
+        if m:
+            return normalize_doc_no(m.group(0))
+    return ""
+
+
 def closing_date(lines: list[str]) -> str:
     """A bare date standing alone on one of the body's last lines ("2023-05-06")."""
     for line in reversed(lines[-4:]):
@@ -225,7 +238,13 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
         return Skipped(source, "no-text", "no heading line")
     body_lines = [ln for ln in lines[title_at + 1:] if not _is_boiler(ln)]
     if body_lines:
-        body_lines[0] = _after_breadcrumb(body_lines[0], title)
+        first = body_lines[0]
+        body_lines[0] = _after_breadcrumb(first, title)
+        # The page's own metadata block may be run into the breadcrumb ("当前位置：… 索 引 号：
+        # … 成文日期： … 发文字号： …" before the heading): it fills what the header lacks.
+        cut = first[: first.rfind(title)] if body_lines[0] != first and title in first else ""
+        for field, value in pick_fields(parse_labels([cut])).items():
+            fields.setdefault(field, value)
     while body_lines and without_spaces(body_lines[0]) == without_spaces(title):
         body_lines.pop(0)
     body_lines = trim_inline_furniture(body_lines)
@@ -237,7 +256,7 @@ def _parse_text(text: str, source: str) -> Record | Skipped:
                     or closing_date(body_lines))
     pub_date = (parse_date(fields.get("pub_date", "")) or first_date_line(lines[:head_end])
                 or written_date)
-    doc_no = doc_no_value(fields.get("doc_no", "")) or find_doc_no(
+    doc_no = doc_no_value(fields.get("doc_no", "")) or _leading_doc_no(
         body[:300].replace(title, "\n") if len(title) >= 4 else body[:300])
     return Record(
         title=title, body=body, source=source, url=fields.get("url", ""),
