@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_search import RECORDS
 
-from indexer.index import memory, store, writer
+from indexer.index import memory, merge_policy, store, writer
 from search_app.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "records"
@@ -49,8 +49,8 @@ def test_more_memory_lets_a_worker_collect_more_text_before_it_writes():
     assert memory.BASE_MB * MIB + default * memory.PEAK_PER_TEXT_BYTE <= 1500 * MIB
 
 
-# At 300 MB a merge may take (300 - BASE_MB) MiB / MERGE_PEAK_PER_TABLE_BYTE of tables.
-FITS_300 = (300 - memory.BASE_MB) * MIB // memory.MERGE_PEAK_PER_TABLE_BYTE
+# At 1000 MB a merge may take this many bytes of tables.
+FITS_1000 = int((1000 - memory.MERGE_BASE_MB) * MIB / memory.MERGE_PEAK_PER_TABLE_BYTE)
 
 
 @pytest.mark.parametrize(("sizes", "max_segments", "group"), [
@@ -59,23 +59,42 @@ FITS_300 = (300 - memory.BASE_MB) * MIB // memory.MERGE_PEAK_PER_TABLE_BYTE
     ([3, 1, 2, 9, 5], 4, [1, 2]),  # the two smallest are enough
 ])
 def test_a_merge_takes_the_smallest_segments_it_needs(sizes, max_segments, group):
-    assert writer.merge_group([s * MIB for s in sizes], max_segments, 3000) == group
+    assert merge_policy.merge_group([s * MIB for s in sizes], max_segments, 3000) == group
 
 
 def test_a_merge_takes_no_more_than_the_memory_setting_allows():
-    small = FITS_300 // 4
+    assert memory.merge_fits(FITS_1000, 1000) and not memory.merge_fits(FITS_1000 + 16, 1000)
+    small = FITS_1000 // 4
     # Three small ones fit, the fourth would not: three are merged, not four.
-    sizes = [small, small, small, small * 2, FITS_300]
-    assert writer.merge_group(sizes, 1, 300) == [0, 1, 2]
+    sizes = [small, small, small, small * 2, FITS_1000]
+    assert merge_policy.merge_group(sizes, 1, 1000) == [0, 1, 2]
     # Segments that each fill the setting are never merged, however many there are.
-    assert writer.merge_group([FITS_300 // 2 + 1] * 20, 8, 300) == []
+    assert merge_policy.merge_group([FITS_1000 // 2 + 1] * 20, 8, 1000) == []
+    # Below the merge's fixed part, nothing is merged at all.
+    assert merge_policy.merge_group([1, 1, 1], 1, memory.MERGE_BASE_MB - 1) == []
+
+
+def test_a_rebuild_merges_only_when_complete(tmp_path, monkeypatch):
+    # A rebuild's commits merge nothing; the compaction after it merges down to
+    # MAX_SEGMENTS: one merge commit, not one per commit of the run.
+    size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 6)
+    monkeypatch.setattr(merge_policy, "MAX_SEGMENTS", 2)
+    merges = []
+    real = merge_policy.merge_group
+    monkeypatch.setattr(merge_policy, "merge_group",
+                        lambda sizes, m, mb: merges.append(len(sizes)) or real(sizes, m, mb))
+    summary = writer.index_items(tmp_path / "ix", iter(RECORDS), rebuild=True)
+    assert len(merges) >= 1 and merges[0] >= 6  # first asked once all were written
+    assert len(store.open_index(tmp_path / "ix")._segments()) <= 2
+    assert summary.documents == len(RECORDS)
 
 
 def test_segments_too_large_to_merge_within_the_setting_stay_and_keep_every_document(
         tmp_path, monkeypatch):
     size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
     monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 4)
-    monkeypatch.setattr(writer, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(merge_policy, "MAX_SEGMENTS", 2)
     monkeypatch.setattr(memory, "merge_fits", lambda table_bytes, mb: False)
     kept = writer.index_items(tmp_path / "kept", iter(RECORDS), rebuild=True)
     monkeypatch.setattr(memory, "merge_fits", lambda table_bytes, mb: True)

@@ -272,9 +272,9 @@ def test_an_empty_field_table_reads_as_no_terms(tmp_path):
 
 
 def test_a_run_leaves_at_most_max_segments_and_every_document(tmp_path, monkeypatch):
-    from indexer.index import store, writer
+    from indexer.index import merge_policy, store, writer
 
-    monkeypatch.setattr(writer, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(merge_policy, "MAX_SEGMENTS", 2)
     summary = writer.index_items(tmp_path / "ix", iter(RECORDS), commit_every=10)
     ix = store.open_index(tmp_path / "ix")
     assert len(ix._segments()) <= 2

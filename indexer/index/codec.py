@@ -64,6 +64,7 @@ class TablesFieldWriter:
         self.storage = storage
         self.segment = segment
         self.builders: dict[str, postings_tables_build.FieldBuilder] = {}
+        self.opened: list = []  # tables of segments being merged in, read at close
         self.is_closed = False
 
     def builder(self, fieldname: str, fieldobj) -> postings_tables_build.FieldBuilder:
@@ -107,7 +108,13 @@ class TablesFieldWriter:
         self.w3.close()
         # Written even when empty: a reader takes a missing file for a lost one.
         name = self.segment.make_filename(postings_tables.EXT)
-        postings_tables_build.write(f"{postings_tables.folder_of(self.storage)}/{name}", self.builders)
+        try:
+            postings_tables_build.write(f"{postings_tables.folder_of(self.storage)}/{name}",
+                                        self.builders)
+        finally:
+            for tables in self.opened:
+                tables.close()
+            self.opened = []
         self.builders = {}
         self.is_closed = True
 

@@ -2,10 +2,11 @@
 process collects before it writes a segment, and which segments may be merged.
 
 An indexing process holds its share of the documents since the last commit as arrays and
-sorts them when it writes its segment; a merge decodes the segments it merges and sorts
-them again. Both peak at a multiple of the text they hold, so the setting bounds the
-text, not the documents: a run of long reports commits after fewer documents than a
-run of notices.
+sorts them when it writes its segment: it peaks at a multiple of the text it holds, so
+the setting bounds the text, not the documents (a run of long reports commits after
+fewer documents than a run of notices). A merge reads its segments a range of terms at a
+time; it holds each segment's term tables, so the setting bounds how many bytes of
+tables one merge may take.
 
 The setting is per process (``gongkai index --memory MB``, ``$GONGKAI_INDEX_MEMORY``,
 default `DEFAULT_MB`): a run with N worker processes uses about N times it. The price of
@@ -26,9 +27,12 @@ BASE_MB = 200
 # A worker's peak RSS per byte of text of its segment, while it sorts and writes it
 # (measured 20-23 from 10,000 to 100,000 documents); with a margin.
 PEAK_PER_TEXT_BYTE = 24
-# A merge's peak per byte of the postings tables it merges (measured 12: two segments,
-# 151 MB of tables, peaked 1.8 GB above the process's start).
-MERGE_PEAK_PER_TABLE_BYTE = 13
+# A merge (`indexer.index.merge_stream`, a range of terms at a time) peaks at a fixed
+# part (the interpreter, one range's arrays) plus a part per byte of the tables it merges
+# (each segment's term tables and offsets, read whole, and the merged term list):
+# measured 673 MB for 151 MB of tables, 767 MB for 295 MB, so 620 MB + 0.65 per byte.
+MERGE_BASE_MB = 650
+MERGE_PEAK_PER_TABLE_BYTE = 0.7
 # Below this much text per commit, commits would cost more than they save.
 MIN_TEXT_BYTES = 4 * 1024 * 1024
 MIN_MB = BASE_MB + (MIN_TEXT_BYTES * PEAK_PER_TEXT_BYTE) // (1024 * 1024)
@@ -72,5 +76,6 @@ def text_per_process(memory_mb: int) -> int:
 
 def merge_fits(table_bytes: int, memory_mb: int) -> bool:
     """Whether merging segments with this many bytes of postings tables stays within
-    *memory_mb*."""
-    return table_bytes * MERGE_PEAK_PER_TABLE_BYTE <= (memory_mb - BASE_MB) * 1024 * 1024
+    *memory_mb* (below MERGE_BASE_MB nothing is merged)."""
+    return (MERGE_BASE_MB * 1024 * 1024 + table_bytes * MERGE_PEAK_PER_TABLE_BYTE
+            <= memory_mb * 1024 * 1024)

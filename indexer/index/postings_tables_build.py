@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from indexer.index import faults, packed_table
+from indexer.index import faults, merge_stream, packed_table
 from indexer.index.postings_tables import ALIGN, MAGIC, FieldTable
 
 
@@ -33,7 +33,8 @@ class FieldBuilder:
         self.pos_chunks: list[np.ndarray | None] = []  # None: positions 0, 1, 2, ...
         self.span_chunks: list[tuple[np.ndarray, np.ndarray]] = []
         self.sorted = True  # occurrences ordered by (document, position) within each term
-        self.runs: list[dict] = []  # segments merged in, each already sorted (add_table)
+        self.runs: list[dict] = []  # sorted runs merged in memory (`arrays`)
+        self.tables: list[tuple] = []  # segments' tables merged in (add_table), unread
 
     def add_grams(self, docnum: int, keys: np.ndarray) -> None:
         self.key_chunks.append(keys)
@@ -63,10 +64,13 @@ class FieldBuilder:
     def add_table(self, table: FieldTable, docmap: np.ndarray) -> None:
         """Every posting of *table* (a segment being merged in), documents renumbered by
         *docmap* (old → new, -1 for a deleted document, whose postings are dropped).
-        Kept as a sorted run: runs are merged posting by posting at the end, never
-        expanded into single occurrences."""
-        if table.occurrences == 0:
-            return
+        Kept as it is, unread: `write` merges tables a range of terms at a time
+        (`indexer.index.merge_stream`); the table must stay open until then."""
+        if table.occurrences:
+            self.tables.append((table, docmap))
+
+    def _table_run(self, table: FieldTable, docmap: np.ndarray) -> dict:
+        """*table* decoded whole, as a sorted run (`arrays`, the in-memory merge)."""
         flat = table.flat()
         docs = docmap[flat["docs"]]
         poff = flat["poff"]
@@ -86,13 +90,14 @@ class FieldBuilder:
                     run[key] = run[key][keep_occ]
             run["post_term"], run["docs"] = run["post_term"][live], docs[live]
             run["poff"] = np.concatenate([[0], np.cumsum(freq[live])])
-        self.runs.append(run)
+        return run
 
     def release(self) -> None:
         """Drop everything collected (its arrays have been written)."""
         self.vocab = {}
         self.key_chunks, self.chunk_docs, self.pos_chunks, self.span_chunks = [], [], [], []
         self.runs = []
+        self.tables = []
 
     def _own_run(self):
         """The occurrences added document by document, as a run like `add_table`'s.
@@ -182,7 +187,11 @@ class FieldBuilder:
         return terms, lengths, pos, start, end
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The flat arrays of the whole table, merged in memory (`write` streams merges
+        instead; this stays the reference it is tested against)."""
         own = self._own_run()
+        self.runs += [self._table_run(t, m) for t, m in self.tables]
+        self.tables = []
         runs = [r for r in [own, *self.runs] if len(r["docs"])] or [own]
         out: dict[str, np.ndarray] = {}
         # The union of the terms that still have postings (a merged-in segment's term
@@ -214,15 +223,7 @@ class FieldBuilder:
         if self.grams:
             out["keys"] = np.asarray(terms, dtype=np.int64)
         else:
-            ordered = terms
-            encoded = [w.encode("utf-8", "surrogatepass") for w in ordered]
-            out["blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-            out["toff"] = np.concatenate(
-                [[0], np.cumsum([len(b) for b in encoded], dtype=np.int64)]).astype(np.int64)
-            # A lookup table by CRC-32: one search instead of ~20 string comparisons.
-            crc = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
-            out["crc_order"] = np.argsort(crc, kind="stable").astype(np.uint32)
-            out["crc"] = crc[out["crc_order"]]
+            out.update(word_table(terms))
         if len(runs) == 1:
             run, m = runs[0], maps[0]
             post_term = m[run["post_term"]] if len(run["post_term"]) else run["post_term"]
@@ -289,6 +290,19 @@ def _arrival(order, lengths, chunk_docs, pos, start, end):
     return docs, new_pos, new_start, new_end
 
 
+def word_table(terms: list[str]) -> dict[str, np.ndarray]:
+    """The term table of a word field: the terms' UTF-8 bytes end to end, where each
+    starts, and a lookup table by CRC-32 (one search instead of ~20 string comparisons)."""
+    encoded = [w.encode("utf-8", "surrogatepass") for w in terms]
+    out = {"blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+           "toff": np.concatenate([[0], np.cumsum([len(b) for b in encoded],
+                                                  dtype=np.int64)]).astype(np.int64)}
+    crc = np.fromiter(map(zlib.crc32, encoded), dtype=np.uint32, count=len(encoded))
+    out["crc_order"] = np.argsort(crc, kind="stable").astype(np.uint32)
+    out["crc"] = crc[out["crc_order"]]
+    return out
+
+
 def _distinct(sorted_values: np.ndarray) -> np.ndarray:
     """``np.unique`` of an array already sorted (a run's term numbers): one pass."""
     if len(sorted_values) < 2:
@@ -324,11 +338,13 @@ def _narrow(arr: np.ndarray) -> np.ndarray:
 HEADER_ROOM = 16384
 
 
-def write(path: str, fields: dict[str, FieldBuilder]) -> None:
+def write(path: str, fields: dict[str, FieldBuilder], stream_merges: bool = True) -> None:
     """Write the tables of *fields* to *path* (through a temporary name, so that a reader
     never opens a half-written file). Each field's arrays are written as soon as they
     are built and its builder emptied: a flush holds one field's built arrays at a
-    time, not all four fields'."""
+    time, not all four fields'. A builder that merges segments' tables merges them a
+    range of terms at a time (`indexer.index.merge_stream`), unless *stream_merges* is
+    off (the in-memory merge, kept as the reference the tests compare it with)."""
     header: dict = {"fields": {}}
     base = -(-(len(MAGIC) + 8 + HEADER_ROOM) // ALIGN) * ALIGN
     offset = 0
@@ -337,19 +353,28 @@ def write(path: str, fields: dict[str, FieldBuilder]) -> None:
         for name in list(fields):
             fb = fields[name]
             entry = {"grams": fb.grams, "chars": fb.chars, "boost": fb.boost, "arrays": {}}
-            built = fb.arrays()
+            if fb.tables and stream_merges:  # a merge, a range of terms at a time
+                built, entry["streams"] = merge_stream.merged_arrays(fb, tmp)
+            else:
+                built = fb.arrays()
+                packed, entry["streams"] = packed_table.encode(
+                    built, None if fb.grams else term_chars(built["blob"], built["toff"]))
+                built.update(packed)
+                del packed
             fb.release()
-            packed, entry["streams"] = packed_table.encode(
-                built, None if fb.grams else term_chars(built["blob"], built["toff"]))
-            built.update(packed)
-            del packed
             for key in list(built):
                 arr = built.pop(key)
-                arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
-                entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
                 f.seek(base + offset)
-                f.write(memoryview(arr).cast("B"))
-                offset += -(-arr.nbytes // ALIGN) * ALIGN
+                if isinstance(arr, merge_stream.Spool):
+                    entry["arrays"][key] = ["|u1", offset, arr.size]
+                    arr.copy_to(f)
+                    nbytes = arr.size
+                else:
+                    arr = np.ascontiguousarray(_narrow(arr) if key != "keys" else arr)
+                    entry["arrays"][key] = [arr.dtype.str, offset, int(arr.size)]
+                    f.write(memoryview(arr).cast("B"))
+                    nbytes = arr.nbytes
+                offset += -(-nbytes // ALIGN) * ALIGN
                 del arr
             header["fields"][name] = entry
         # Arrays written, header not yet: a crash leaves a half-written file, under the
@@ -364,3 +389,4 @@ def write(path: str, fields: dict[str, FieldBuilder]) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+

@@ -17,7 +17,7 @@ from whoosh.columns import TranslatingColumnReader
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from indexer.index import faults
+from indexer.index import faults, postings_tables
 from indexer.index.codec import GongkaiCodec, is_table_field, tables_of
 from indexer.index.columns import LENGTH_OF_BYTE, length_codes, raw_values
 from indexer.index.workers import worker_died
@@ -159,7 +159,12 @@ class TablesWriter(SegmentWriter):
             newnums = np.full(n, -1, dtype=np.int64)
             for old, new in docmap.items():
                 newnums[old] = new
-        for fieldname, table in tables.items():
+        # The tables are read when the merged segment is written, after this reader is
+        # closed: they get a file of their own, open until then.
+        own = postings_tables.SegmentTables.open(
+            reader._storage, reader._segment.make_filename(postings_tables.EXT))
+        self.fieldwriter.opened.append(own)
+        for fieldname, table in own.fields.items():
             if fieldname in self.schema:
                 self.fieldwriter.builder(fieldname, self.schema[fieldname]).add_table(
                     table, newnums)

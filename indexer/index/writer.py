@@ -29,6 +29,7 @@ from pathlib import Path
 
 from indexer.index import faults, memory, store
 from indexer.index.columns import column_values
+from indexer.index.merge_policy import bounded_merge, compact, no_merge
 from indexer.index.schema import record_to_document, text_hash
 from indexer.readers import Skipped
 from indexer.record import Record, make_id
@@ -41,10 +42,6 @@ COMMIT_EVERY = max(1, _COMMIT_ENV or 5000)
 # nothing: it commits only to bound the workers' memory, when each worker holds the text
 # that the memory setting allows (`indexer.index.memory`). Large segments mean no merges
 # during the run (at 100,000 documents merges took over a third of the time).
-
-
-# Segments left after a run (see _compact).
-MAX_SEGMENTS = 8
 
 
 class IndexBusy(RuntimeError):
@@ -232,8 +229,9 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
             every = _Every(COMMIT_EVERY, text_bytes)
         try:
             by_id, by_text, by_source = _existing(ix)
-            _write(ix, items, summary, by_id, by_text, progress, every, procs, mem)
-            _compact(ix, mem)
+            _write(ix, items, summary, by_id, by_text, progress, every, procs, mem,
+                   merging=gen is None)
+            compact(ix, mem)
             if prune_roots is not None:
                 summary.removed = _prune(ix, by_source, prune_roots, mem)
             with ix.searcher() as s:
@@ -272,8 +270,10 @@ class _Every:
 
 
 def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
-           memory_mb: int) -> None:
-    merge = _bounded_merge(memory_mb)
+           memory_mb: int, merging: bool = True) -> None:
+    # A new generation merges nothing until it is complete (`merge_policy.compact`): its segments
+    # would be merged again and again as the run goes on.
+    merge = bounded_merge(memory_mb) if merging else no_merge
     writer = _new_writer(ix, procs)
     pending = pending_bytes = 0
     last_report = 0.0
@@ -335,63 +335,6 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
         raise
 
 
-def _table_bytes(storage, segment) -> int:
-    """Bytes of a segment's postings tables: what a merge of it decodes and sorts."""
-    from indexer.index.postings_tables import EXT
-
-    name = segment.make_filename(EXT)
-    return storage.file_length(name) if storage.file_exists(name) else 0
-
-
-def merge_group(sizes: list[int], max_segments: int, memory_mb: int) -> list[int]:
-    """Which segments (indexes into *sizes*, their tables' bytes) to merge into one: the
-    smallest, as many as bring the count down to *max_segments*, as long as the merge
-    keeps within *memory_mb*. Fewer than two: no merge. Segments that fill the memory
-    setting on their own (a large run's) are never merged: more segments, not more
-    memory."""
-    if len(sizes) <= max_segments:
-        return []
-    want = len(sizes) - max_segments + 1
-    group: list[int] = []
-    total = 0
-    for i in sorted(range(len(sizes)), key=lambda i: sizes[i]):
-        if len(group) >= want or not memory.merge_fits(total + sizes[i], memory_mb):
-            break
-        group.append(i)
-        total += sizes[i]
-    return group if len(group) >= 2 else []
-
-
-def _bounded_merge(memory_mb: int):
-    """A Whoosh merge policy: `merge_group`'s segments merged into the new segment."""
-    from whoosh.reading import SegmentReader
-
-    def policy(writer, segments):
-        segments = list(segments)
-        sizes = [_table_bytes(writer.storage, seg) for seg in segments]
-        group = set(merge_group(sizes, MAX_SEGMENTS, memory_mb))
-        for i in sorted(group):
-            reader = SegmentReader(writer.storage, writer.schema, segments[i])
-            writer.add_reader(reader)
-            reader.close()
-        return [seg for i, seg in enumerate(segments) if i not in group]
-    return policy
-
-
-def _compact(ix, memory_mb: int) -> None:
-    """After a run, at most MAX_SEGMENTS segments where the memory setting allows: a
-    query looks each term up once per segment, and Whoosh's own policy leaves about
-    twenty at 100,000 documents."""
-    from indexer.index.segment_writer import TablesWriter
-
-    while len(ix._segments()) > MAX_SEGMENTS:
-        storage = ix.storage
-        sizes = [_table_bytes(storage, seg) for seg in ix._segments()]
-        if not merge_group(sizes, MAX_SEGMENTS, memory_mb):
-            return
-        TablesWriter(ix).commit(mergetype=_bounded_merge(memory_mb))
-
-
 def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str], memory_mb: int) -> int:
     roots = [os.path.abspath(r) for r in roots]
     gone = []
@@ -406,7 +349,7 @@ def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str], memory_mb:
         writer = TablesWriter(ix)
         for doc_id in gone:
             writer.delete_by_term("id", doc_id)
-        writer.commit(mergetype=_bounded_merge(memory_mb))
+        writer.commit(mergetype=bounded_merge(memory_mb))
     return len(gone)
 
 
