@@ -25,7 +25,7 @@ DEFAULT_MB = 1500
 # pages it shares with the process it was forked from (measured 150-160 MB).
 BASE_MB = 200
 # A worker's peak RSS per byte of text of its segment, while it sorts and writes it
-# (measured 20-23 from 10,000 to 100,000 documents); with a margin.
+# (measured 17-23 from 10,000 to 100,000 documents); with a margin.
 PEAK_PER_TEXT_BYTE = 24
 # A merge (`indexer.index.merge_stream`, a range of terms at a time) peaks at a fixed
 # part (the interpreter, one range's arrays) plus a part per byte of the tables it merges

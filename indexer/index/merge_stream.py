@@ -49,10 +49,9 @@ class TableSource:
         """(local term of each posting, new document, frequency, pos, start, end) of
         terms *ta*..*tb*, deleted documents' postings and occurrences dropped."""
         t = self.table
-        pa, pb = int(self.tpost[ta]), int(self.tpost[tb])
         oa, ob = int(self.tocc[ta]), int(self.tocc[tb])
         lens = np.diff(self.tpost[ta:tb + 1])
-        docs = _docs_range(t._docs, ta, tb, lens)
+        docs = t._docs.terms(ta, tb, lens)
         heads = np.flatnonzero(t._flags(oa, ob))
         freq = np.diff(np.append(heads, ob - oa))
         post_term = np.repeat(np.arange(ta, tb), lens)
@@ -65,7 +64,6 @@ class TableSource:
             if chars:
                 start, end = start[keep], end[keep]
             post_term, new, freq = post_term[live], new[live], freq[live]
-        assert pb - pa == len(docs)
         return post_term, new, freq, pos, start, end
 
 
@@ -88,32 +86,6 @@ class RunSource:
         freq = np.diff(r["poff"][pa:pb + 1])
         return (r["post_term"][pa:pb], r["docs"][pa:pb], freq, r["pos"][oa:ob],
                 r["start"][oa:ob] if chars else None, r["end"][oa:ob] if chars else None)
-
-
-def _docs_range(stream, ta: int, tb: int, lens: np.ndarray) -> np.ndarray:
-    """Document numbers of terms *ta*..*tb* of a `RunStream` (each term's run)."""
-    if tb <= ta:
-        return np.zeros(0, dtype=np.int64)
-    o0, o1 = int(stream.offs[ta]), int(stream.offs[tb])
-    data = np.asarray(stream.words[o0:o1])
-    raw = packing.unpack_runs(data, stream.codes[ta:tb],
-                              np.asarray(stream.offs[ta:tb + 1], dtype=np.int64) - o0,
-                              np.maximum(lens - 1, 0))
-    if stream.signed:
-        from indexer.index.packed_table import unzigzag
-
-        gaps = unzigzag(raw)
-    else:
-        gaps = raw.astype(np.int64)
-    has = lens > 0
-    heads = (np.cumsum(lens) - lens)[has]
-    vals = np.empty(int(lens.sum()), dtype=np.int64)
-    rest = np.ones(len(vals), dtype=bool)
-    rest[heads] = False
-    vals[heads] = stream.first[ta:tb][has]
-    vals[rest] = gaps
-    cs = np.cumsum(vals)
-    return cs - np.repeat(cs[heads] - vals[heads], lens[has])
 
 
 def union_terms(sources, grams: bool):

@@ -200,17 +200,26 @@ class RunStream:
 
     def all(self, lens: np.ndarray) -> np.ndarray:
         """Every term's document numbers in order, the terms having *lens* postings."""
+        return self.terms(0, len(lens), lens)
+
+    def terms(self, ta: int, tb: int, lens: np.ndarray) -> np.ndarray:
+        """The document numbers of terms *ta*..*tb* in order, the terms having *lens*
+        postings (a merge reads a range of terms at a time)."""
         lens = np.asarray(lens, dtype=np.int64)
-        raw = packing.unpack_runs(self.words[:], self.codes, self.offs, np.maximum(lens - 1, 0))
+        o0, o1 = int(self.offs[ta]), int(self.offs[tb])
+        offs = np.asarray(self.offs[ta:tb + 1], dtype=np.int64) - o0
+        raw = packing.unpack_runs(self.words[o0:o1], self.codes[ta:tb], offs,
+                                  np.maximum(lens - 1, 0))
         gaps = unzigzag(raw) if self.signed else raw.astype(np.int64)
-        heads = np.concatenate([[0], np.cumsum(lens)[:-1]])[lens > 0]
+        has = lens > 0
+        heads = np.concatenate([[0], np.cumsum(lens)[:-1]])[has]
         vals = np.empty(int(lens.sum()), dtype=np.int64)
         rest = np.ones(len(vals), dtype=bool)
         rest[heads] = False
-        vals[heads] = self.first[lens > 0]
+        vals[heads] = self.first[ta:tb][has]
         vals[rest] = gaps
         cs = np.cumsum(vals)
-        return cs - np.repeat(cs[heads] - vals[heads], lens[lens > 0])
+        return cs - np.repeat(cs[heads] - vals[heads], lens[has])
 
 
 class PackedReading:
