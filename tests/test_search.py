@@ -450,7 +450,7 @@ def test_evaluator_matches_whoosh_documents_and_scores(kind):
                     want &= ~whoosh_result(gen, qq.b)[0]
                     score[~want] = 0.0
                 assert np.array_equal(got.mask, want), q
-                assert np.allclose(got.score, score, rtol=1e-5, atol=1e-6), q
+                assert np.allclose(got.dense_scores(), score, rtol=1e-5, atol=1e-6), q
     finally:
         b.close()
 

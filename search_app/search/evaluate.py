@@ -1,14 +1,15 @@
-"""Whole-collection evaluation of a compiled query with numpy: one pass gives both the
-matching documents (a boolean mask, for totals and facet counts) and their BM25F
-scores (a dense float array, for the top hits).
+"""Evaluation of a compiled query with numpy: one pass gives both the matching
+documents (sorted document numbers, for totals and facet counts) and their BM25F scores
+(for the top hits). Each node of the query is a set of documents with scores
+(`doc_sets`), costing what it matches rather than the size of the collection.
 
 Why not Whoosh's matchers: they walk documents one at a time in Python, and the
 backend needed two such walks per request (``docs_for_query`` for the mask, then
 ``search`` for the scores). Here a term's postings are slices of the segment's numpy
 tables (`indexer.index.postings_tables`, written by the indexer for title, body and their exact
 bigram fields; other fields, and segments written by plain Whoosh, are read from
-Whoosh's posting blocks), cached per index generation; boolean structure is array
-arithmetic; and a phrase is checked only in documents that contain all its terms (and,
+Whoosh's posting blocks), cached per index generation; boolean structure is set
+algebra on sorted document numbers; and a phrase is checked only in documents that contain all its terms (and,
 through ``within``, only where the caller still needs an answer), by intersecting
 sorted ``document << 32 | position`` keys of its terms' occurrences.
 
@@ -28,7 +29,8 @@ from whoosh import query as wq
 from indexer.index.codec import tables_of
 from indexer.index.columns import LENGTH_OF_BYTE, length_codes
 from indexer.index.postings import CompactCharacters
-from search_app.search.phrase_match import _intersect, _joined, _member, _phrase_docs
+from search_app.search import doc_sets as ds
+from search_app.search.phrase_match import _joined, _phrase_docs
 from search_app.search.term_postings import (
     _EMPTY,
     _I64,
@@ -49,13 +51,49 @@ OCCURRENCES_PER_READ = 2500
 
 
 class Result:
-    """A query's matching documents and their scores (0 where not matching)."""
+    """A query's matching documents (ascending) and their scores."""
 
-    __slots__ = ("mask", "score")
+    __slots__ = ("ids", "scores", "n", "_mask")
 
-    def __init__(self, mask: np.ndarray, score: np.ndarray):
-        self.mask = mask
-        self.score = score
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, n: int):
+        self.ids = ids
+        self.scores = scores
+        self.n = n
+        self._mask = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The matching documents as a mask over the collection (made once; shared:
+        callers copy before changing it)."""
+        if self._mask is None:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[self.ids] = True
+            self._mask = mask
+        return self._mask
+
+    def scores_of(self, docs: np.ndarray) -> np.ndarray:
+        """Scores of the sorted document numbers *docs* (0 where not matching): the
+        fewer of the two searched in the other (a page's documents are often all the
+        matches, a bonus clause's matches a few of them)."""
+        if len(self.ids) == len(docs) and np.array_equal(self.ids, docs):
+            return self.scores.copy()
+        out = np.zeros(len(docs), dtype=np.float64)
+        if len(self.ids) < len(docs):
+            ok, at = ds.found(docs, self.ids)
+            out[at[ok]] = self.scores[ok]
+        else:
+            ok, at = ds.found(self.ids, docs)
+            out[ok] = self.scores[at[ok]]
+        return out
+
+    def dense_scores(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float64)
+        out[self.ids] = self.scores
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.scores.nbytes + (self.n if self._mask is not None else 0)
 
 
 class Evaluator:
@@ -171,19 +209,19 @@ class Evaluator:
 
     # --- evaluation ---------------------------------------------------------------
 
-    def run(self, q, within: np.ndarray | None = None) -> Result:
-        """Mask and scores of *q*. With *within*, the answer is exact only inside it
-        (phrases are not checked elsewhere), which is all an optional clause or the
-        second operand of an And needs."""
-        out = self._eval(q, within)
-        out.mask &= self.live
-        out.score[~out.mask] = 0.0  # deleted documents' postings are still on disk
-        return out
+    def run(self, q, within=None) -> Result:
+        """Documents and scores of *q*. With *within* (sorted document numbers, or a
+        mask over the collection), the answer is exact only inside it (phrases are not
+        checked elsewhere), which is all an optional clause or the second operand of an
+        And needs."""
+        h = self._eval(q, ds.as_ids(within))
+        if len(h):
+            keep = self.live[h.ids]  # deleted documents' postings are still on disk
+            if not keep.all():
+                h = ds.Hits(h.ids[keep], h.scores[keep])
+        return Result(h.ids, h.scores, self.n)
 
-    def _empty(self) -> Result:
-        return Result(np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float64))
-
-    def _eval(self, q, within) -> Result:
+    def _eval(self, q, within) -> ds.Hits:
         boost = getattr(q, "boost", 1.0)
         if isinstance(q, wq.Term):
             r = self._term(q.fieldname, q.text)
@@ -191,129 +229,114 @@ class Evaluator:
             r = self._phrase(q.fieldname, q.words, q.slop, within)
         elif isinstance(q, wq.AndNot):
             r = self._eval(q.a, within)
-            neg = self._eval(q.b, r.mask if within is None else (r.mask & within))
-            r.mask &= ~neg.mask
-            r.score[~r.mask] = 0.0
+            neg = self._eval(q.b, self._limit(r.ids, within))
+            r = ds.without(r, neg.ids)
         elif isinstance(q, wq.AndMaybe):
             r = self._eval(q.a, within)
-            opt = self._eval(q.b, r.mask if within is None else (r.mask & within))
-            opt.score[~r.mask] = 0.0
-            r.score += opt.score
+            r = ds.plus(r, self._eval(q.b, self._limit(r.ids, within)))
         elif isinstance(q, wq.And):
-            # Cheap children first, so that phrases are checked only in documents that
-            # every other child already matches.
-            kids = sorted(q.subqueries, key=_cost)
-            # Documents that could match every child, from their terms' postings alone:
-            # a phrase inside the first child is then checked only there, not in the
-            # whole collection.
-            bounds = [b for b in (self._bound(k) for k in kids) if b is not None]
-            if bounds:
-                # (Bounds are new arrays: combining them in place changes no caller's.)
-                within = bounds[0] if within is None else within & bounds[0]
-                for b in bounds[1:]:
-                    within &= b
-            r = None
-            for k in kids:
-                lim = within if r is None else (r.mask if within is None else r.mask & within)
-                kr = self._eval(k, lim)
-                if r is None:
-                    r = kr
-                else:
-                    r.mask &= kr.mask
-                    r.score += kr.score
-            if r is None:
-                r = self._empty()
-            r.score[~r.mask] = 0.0
+            r = self._and(q, within)
         elif isinstance(q, wq.Or):
-            r = self._empty()
-            # Terms first: a word found as a word in title/body has its characters in
-            # title_exact/body_exact, so a sibling exact-character phrase of the same
-            # text needs no position check in those documents (see `_phrase`).
-            kids = sorted(q.subqueries, key=_cost)
-            added = []
-            for k in kids:
-                if isinstance(k, wq.Term):
-                    # Added in place: no arrays of the whole collection for a term.
-                    p = self._add_term(r, k.fieldname, k.text, k.boost)
-                    key = (k.fieldname + "_exact", k.text)
-                    if k.fieldname in ("title", "body") and key not in self._implied:
-                        self._implied[key] = p.ids
-                        added.append(key)
-                    continue
-                kr = self._eval(k, within)
-                r.mask |= kr.mask
-                r.score += kr.score  # 0 outside kr.mask (every branch keeps it so)
-            for key in added:
-                del self._implied[key]
+            r = self._or(q, within)
         elif isinstance(q, wq.Not):
-            inner = self._eval(q.query, within)
-            r = Result(self.live & ~inner.mask, np.zeros(self.n, dtype=np.float64))
+            out = self.live.copy()
+            out[self._eval(q.query, within).ids] = False
+            r = ds.from_mask(out, 0.0)
         elif isinstance(q, wq.Every):
-            r = Result(self.live.copy(), np.zeros(self.n, dtype=np.float64))
+            r = ds.from_mask(self.live, 0.0)
         elif isinstance(q, wq.NumericRange) and q.fieldname == "year":
             lo = q.start if q.start is not None else -1
             hi = q.end if q.end is not None else 1 << 31
-            m = (self.year >= lo) & (self.year <= hi)
-            r = Result(m, m.astype(np.float64))
+            r = ds.from_mask((self.year >= lo) & (self.year <= hi), 1.0)
         elif isinstance(q, wq.Prefix):
-            r = self._empty()
             field = q.fieldname
-            for text in self.reader.expand_prefix(field, q.text):
-                p = self.postings(field, text)
-                r.mask[p.ids] = True
-            r.score[r.mask] = 1.0  # Whoosh scores a prefix query as a constant
+            ids = ds.union_ids([self.postings(field, text).ids
+                                for text in self.reader.expand_prefix(field, q.text)], self.n)
+            r = ds.Hits(ids, np.ones(len(ids)))  # Whoosh scores a prefix query as a constant
         elif isinstance(q, wq.NullQuery.__class__) or q is wq.NullQuery:
-            r = self._empty()
+            r = ds.EMPTY
         else:  # anything else: Whoosh's own matcher (not used by compiled queries)
-            r = self._empty()
+            found: dict[int, float] = {}
             m = q.matcher(self.s)
             while m.is_active():
-                r.mask[m.id()] = True
-                r.score[m.id()] = m.score()
+                found[m.id()] = m.score()
                 m.next()
+            ids = np.array(sorted(found), dtype=np.int64)
+            r = ds.Hits(ids, np.array([found[i] for i in ids.tolist()], dtype=np.float64))
             boost = 1.0
-        if boost != 1.0:
-            r.score *= boost
-        return r
+        return r.boosted(boost)
 
-    def _positions(self, field: str, word, p: Postings, alive: np.ndarray) -> Postings:
-        """*p* with positions, at least in the *alive* documents. A few candidates of a
+    @staticmethod
+    def _limit(ids: np.ndarray, within) -> np.ndarray:
+        return ids if within is None else ds.intersect_ids(ids, within)
+
+    def _and(self, q, within) -> ds.Hits:
+        # Cheap children first, so that phrases are checked only in documents that every
+        # other child already matches.
+        kids = sorted(q.subqueries, key=_cost)
+        # Documents that could match every child, from their terms' postings alone: a
+        # phrase inside the first child is then checked only there, not in the whole
+        # collection.
+        bounds = [b for b in (self._bound(k) for k in kids) if b is not None]
+        if within is not None:
+            bounds.append(within)
+        if bounds:
+            within = ds.intersect_all(bounds)
+        r = None
+        for k in kids:
+            kr = self._eval(k, within if r is None else self._limit(r.ids, within))
+            r = kr if r is None else ds.intersect(r, kr)
+            if not len(r):
+                break
+        return ds.EMPTY if r is None else r
+
+    def _or(self, q, within) -> ds.Hits:
+        # Terms first: a word found as a word in title/body has its characters in
+        # title_exact/body_exact, so a sibling exact-character phrase of the same text
+        # needs no position check in those documents (see `_phrase`).
+        kids = sorted(q.subqueries, key=_cost)
+        parts, added = [], []
+        for k in kids:
+            kr = self._eval(k, within)
+            parts.append(kr)
+            if isinstance(k, wq.Term) and k.fieldname in ("title", "body"):
+                key = (k.fieldname + "_exact", k.text)
+                if key not in self._implied:
+                    self._implied[key] = kr.ids
+                    added.append(key)
+        for key in added:
+            del self._implied[key]
+        return ds.union(parts, self.n)
+
+    def _positions(self, field: str, word, p: Postings, cand: np.ndarray) -> Postings:
+        """*p* with positions, at least in the documents *cand*. A few candidates of a
         common term get their own occurrences read (a read each) instead of all of the
         term's (a bigram such as 人民 has millions)."""
         if p.has_values:
             return p
-        sel = np.flatnonzero(alive[p.ids])
+        sel = ds.select(p.ids, cand)
         if (p.spans and None not in p.spans
                 and len(sel) * OCCURRENCES_PER_READ < int(p.poff[-1])):
             return _restricted(p, sel)
         return self.postings(field, word, with_values=True)
 
     def _bound(self, q) -> np.ndarray | None:
-        """A mask of documents that contains every match of *q* (None: any document
-        may match), from postings without positions: a phrase's bound is where all
-        its terms occur."""
+        """Sorted document numbers that contain every match of *q* (None: any document
+        may match), from postings without positions: a phrase's bound is where all its
+        terms occur."""
         if isinstance(q, wq.Term | wq.Phrase):
-            out = np.zeros(self.n, dtype=bool)
-            out[self._bound_ids(q)] = True
-            return out
+            return self._bound_ids(q)
         if isinstance(q, wq.Or):
-            out = np.zeros(self.n, dtype=bool)
+            parts = []
             for k in q.subqueries:
-                if isinstance(k, wq.Term | wq.Phrase):  # no mask of its own needed
-                    out[self._bound_ids(k)] = True
-                    continue
                 b = self._bound(k)
                 if b is None:
                     return None
-                out |= b
-            return out
+                parts.append(b)
+            return ds.union_ids(parts, self.n)
         if isinstance(q, wq.And):
-            out = None
-            for k in q.subqueries:
-                b = self._bound(k)
-                if b is not None:
-                    out = b if out is None else (out & b)
-            return out
+            parts = [b for b in (self._bound(k) for k in q.subqueries) if b is not None]
+            return ds.intersect_all(parts) if parts else None
         if isinstance(q, wq.AndMaybe | wq.AndNot):
             return self._bound(q.a)
         return None
@@ -324,53 +347,46 @@ class Evaluator:
             return self.postings(q.fieldname, q.text).ids
         if not q.words:
             return _I64
-        return _intersect([self.postings(q.fieldname, w).ids for w in q.words])
+        return ds.intersect_all([self.postings(q.fieldname, w).ids for w in q.words])
 
-    def _term(self, field: str, text) -> Result:
-        r = self._empty()
-        self._add_term(r, field, text)
-        return r
-
-    def _add_term(self, r: Result, field: str, text, boost: float = 1.0) -> Postings:
-        """Adds a term's documents and scores to *r*; returns its postings."""
+    def _term(self, field: str, text) -> ds.Hits:
         p = self.postings(field, text)
-        if len(p.ids):
-            r.mask[p.ids] = True
-            sc = self.term_scores(field, text, p)
-            r.score[p.ids] += sc if boost == 1.0 else sc * boost
-        return p
+        if not len(p.ids):
+            return ds.EMPTY
+        return ds.Hits(p.ids, self.term_scores(field, text, p))
 
-    def _phrase(self, field: str, words, slop: int, within) -> Result:
-        r = self._empty()
+    def _phrase(self, field: str, words, slop: int, within) -> ds.Hits:
         if not words:
-            return r
-        # Positions are read only once some document could match: one term (the
-        # exact alternative of a two-character word, say) never needs them.
+            return ds.EMPTY
+        # Positions are read only once some document could match: one term (the exact
+        # alternative of a two-character word, say) never needs them.
         ps = [self.postings(field, w) for w in words]
         # Candidates as sorted document numbers: intersecting from the rarest term
         # touches only its postings, not the whole collection.
-        cand = _intersect([p.ids for p in ps])
+        cand = ds.intersect_all([p.ids for p in ps])
         if within is not None:
-            cand = cand[within[cand]]
+            cand = ds.intersect_ids(cand, within)
         implied = self._implied.get((field, _joined(words))) if self._implied else None
+        matched = []
         if implied is not None and len(cand):
-            known = _member(implied, cand)
-            r.mask[cand[known]] = True
+            known = ds.member(implied, cand)
+            matched.append(cand[known])
             cand = cand[~known]
         if len(ps) == 1:
-            r.mask[cand] = True
+            matched.append(cand)
         elif len(cand):
-            alive = np.zeros(self.n, dtype=bool)
-            alive[cand] = True
-            views = [self._positions(field, w, p, alive) for w, p in zip(words, ps,
-                                                                           strict=True)]
-            r.mask[_phrase_docs(views, alive, slop)] = True
-        # Scores only where the phrase matched (often a handful of a term's postings).
+            views = [self._positions(field, w, p, cand)
+                     for w, p in zip(words, ps, strict=True)]
+            matched.append(_phrase_docs(views, cand, slop))
+        ids = ds.union_ids(matched, self.n)
+        if not len(ids):
+            return ds.EMPTY
+        # Scores only where the phrase matched (often a handful of a term's postings),
+        # added term by term in the phrase's order.
+        scores = np.zeros(len(ids), dtype=np.float64)
         for w, p in zip(words, ps, strict=True):
-            sel = r.mask[p.ids]
-            if sel.any():
-                r.score[p.ids[sel]] += self.term_scores(field, w, p, sel)
-        return r
+            scores += self.term_scores(field, w, p, ds.select(p.ids, ids))
+        return ds.Hits(ids, scores)
 
 
 def _cost(q) -> int:

@@ -104,10 +104,12 @@ class Columns:
                     | self.value_mask("region_l2", values))
         return self.value_mask(name, values)
 
-    def counts(self, name: str, mask: np.ndarray) -> dict[str, int]:
+    def counts(self, name: str, docs: np.ndarray) -> dict[str, int]:
+        """Documents per value of facet *name* among *docs* (a mask, or document
+        numbers: a gather of the matches instead of a pass over the collection)."""
         # The region facet counts provinces/cities: counties would scatter it.
         coded = self.coded["region_l2" if name == "region" else name]
-        codes = coded.codes[mask]
+        codes = coded.codes[docs]
         codes = codes[codes >= 0]
         if not len(codes):
             return {}
@@ -170,11 +172,11 @@ def _selected(name: str, value: str, chosen: list[str]) -> bool:
     return False
 
 
-def facet(columns: Columns, name: str, mask: np.ndarray, limit: int,
+def facet(columns: Columns, name: str, docs: np.ndarray, limit: int,
           chosen: list[str]) -> Facet:
     """Top *limit* values by count (ties: year newest first, others by value), then any
     selected value not among them, so that a chosen filter always shows."""
-    counts = columns.counts(name, mask)
+    counts = columns.counts(name, docs)
     if name == "year":
         order = sorted(counts.items(), key=lambda kv: (-kv[1], -int(kv[0])))
     else:
@@ -197,8 +199,12 @@ def facets(columns: Columns, query_mask: np.ndarray, masks: dict[str, np.ndarray
            filters: dict[str, list[str]], limit: int) -> dict[str, Facet]:
     """Each facet counted over the query's documents under every filter but its own."""
     out = {}
+    docs_under: dict[tuple, np.ndarray] = {}  # the filters applied → their documents
     for name in FACETS:
-        others = [m for f, m in masks.items() if f != name]
-        out[name] = facet(columns, name, combine(others, query_mask), limit,
-                          filters.get(name, []))
+        others = tuple(f for f in masks if f != name)
+        docs = docs_under.get(others)
+        if docs is None:  # facets without a filter of their own share one set
+            docs = docs_under[others] = np.flatnonzero(
+                combine([masks[f] for f in others], query_mask))
+        out[name] = facet(columns, name, docs, limit, filters.get(name, []))
     return out

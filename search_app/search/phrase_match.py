@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from search_app.search.doc_sets import member, select
+
 
 def _joined(grams) -> str:
     """The text whose overlapping bigrams are *grams* ("" when they do not overlap)."""
@@ -20,14 +22,6 @@ def _joined(grams) -> str:
     return out
 
 
-def _member(sorted_keys: np.ndarray, probe: np.ndarray) -> np.ndarray:
-    """Which of *probe* are in *sorted_keys*."""
-    if not len(sorted_keys):
-        return np.zeros(len(probe), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_keys, probe), len(sorted_keys) - 1)
-    return sorted_keys[at] == probe
-
-
 def _sorted_unique(a: np.ndarray) -> np.ndarray:
     """``np.unique(a)`` for an *a* that is almost always sorted already (keys gathered
     posting by posting): one comparison pass instead of a sort."""
@@ -39,29 +33,19 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
     return a[np.concatenate(([True], step))]
 
 
-def _intersect(id_arrays: list[np.ndarray]) -> np.ndarray:
-    """The numbers in every one of the sorted *id_arrays*, ascending."""
-    arrays = sorted(id_arrays, key=len)
-    out = arrays[0]
-    for ids in arrays[1:]:
-        if not len(out):
-            break
-        out = out[_member(ids, out)]
-    return out
-
-
 def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
-    """Documents among *cand* where the terms of *ps* occur in order: at consecutive
-    positions for slop 1, else each next term 1..slop positions after the previous one
-    (Whoosh's ordered SpanNear with mindist 1). Occurrences are compared as
+    """Documents among *cand* (sorted document numbers) where the terms of *ps* occur
+    in order: at consecutive positions for slop 1, else each next term 1..slop positions
+    after the previous one (Whoosh's ordered SpanNear with mindist 1). Occurrences are compared as
     ``document << 32 | position`` keys, sorted, so each step is a search in C."""
     n = len(ps)
 
     def keys(i: int, alive: np.ndarray) -> np.ndarray:
-        """Keys of term i's occurrences in the *alive* documents, gathering only their
-        postings' occurrences (a common word has millions; the candidates are few)."""
+        """Keys of term i's occurrences in the *alive* documents (sorted numbers),
+        gathering only their postings' occurrences (a common word has millions; the
+        candidates are few)."""
         p = ps[i]
-        sel = np.flatnonzero(alive[p.ids])
+        sel = select(p.ids, alive)
         first, end = p.poff[sel], p.poff[sel + 1]
         lens = end - first
         docs = np.repeat(p.ids[sel], lens)
@@ -69,7 +53,6 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
         at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
         return (docs << 32) | p.pos[at].astype(np.int64)
 
-    member = _member
     alive = cand
     if slop <= 1:
         # Start positions (position of term i minus i) consistent with every term,
@@ -80,8 +63,7 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
         for i in order[1:]:
             if not len(starts):
                 break
-            alive = np.zeros_like(cand)
-            alive[starts >> 32] = True
+            alive = _sorted_unique(starts >> 32)
             ki = _sorted_unique(keys(i, alive) - i)
             starts = starts[member(ki, starts)]
         return _sorted_unique(starts >> 32)
@@ -89,9 +71,8 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
     for i in range(1, n):
         if not len(reach):
             break
-        alive = np.zeros_like(cand)
-        alive[reach >> 32] = True
         reach = _sorted_unique(reach)
+        alive = _sorted_unique(reach >> 32)
         q = keys(i, alive)
         ok = np.zeros(len(q), dtype=bool)
         for k in range(1, slop + 1):

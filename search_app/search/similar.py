@@ -143,11 +143,10 @@ def similar_docs(evaluator, docnum: int, text: str, limit: int, dfs: dict | None
     if q is None:
         return []
     r = evaluator.run(q)
-    docs = np.flatnonzero(r.mask)
-    docs = docs[docs != docnum]
+    other = r.ids != docnum
+    docs, scores = r.ids[other], r.scores[other]
     if not len(docs):
         return []
-    scores = r.score[docs]
     if len(docs) > limit:
         # Only those that can make the top *limit* (all tied with the last one too) are
         # sorted: a common key term matches a large part of the collection.

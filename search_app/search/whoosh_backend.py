@@ -415,7 +415,7 @@ def _ranked(gen, comp: Compiled, scoring, docs: np.ndarray, start: int, end: int
     that score (all of those tied with the last one, too), the rest following by
     score. The rescored set does not depend on the page asked for, so pages are
     slices of one order."""
-    base = gen.result(scoring).score[docs].copy()
+    base = gen.result(scoring).scores_of(docs)
     cheap = [b for b in comp.bonus if not _touches_body(b)]
     costly = [b for b in comp.bonus if _touches_body(b)]
     if cheap and len(docs):
@@ -444,10 +444,7 @@ def _touches_body(q: wq.Query) -> bool:
 
 def _bonus(gen, clauses: list[wq.Query], docs: np.ndarray) -> np.ndarray:
     """The summed scores of the optional *clauses* for each of *docs*."""
-    within = np.zeros(gen.columns.size, dtype=bool)
-    within[docs] = True
-    r = gen.evaluator().run(wq.Or(clauses), within=within)
-    return np.where(r.mask[docs], r.score[docs], 0.0)
+    return gen.evaluator().run(wq.Or(clauses), within=docs).scores_of(docs)
 
 
 def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | None]:

@@ -1,0 +1,169 @@
+"""Sets of documents as sorted arrays of document numbers, with a score each: what the
+search evaluator (`evaluate`) combines at every node of a query.
+
+Why not a mask and a score array over the whole collection per node: at a million
+documents each node then costs 9 MB of arrays and several passes over them, whatever it
+matches, and those passes, not reading postings, took most of a results page. Here a
+node costs what it matches: intersections search the smaller set in the larger, and a
+union sorts the concatenated (already sorted) parts, except when the parts hold a
+good share of the collection, where adding into one dense array is faster (measured at
+a million documents: four parts of 10,000 documents each, 0.7 ms sorted, 1.2 ms dense;
+of 100,000 each, 32 ms sorted, 15 ms dense).
+
+Arrays are never changed in place: a term's document numbers and scores are the cached
+postings' own arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_IDS = np.zeros(0, dtype=np.int64)
+_SCORES = np.zeros(0, dtype=np.float64)
+# A union of parts holding more than this share of the collection adds into dense arrays.
+DENSE_SHARE = 1 / 8
+
+
+class Hits:
+    """Documents (ascending, unique) and their scores."""
+
+    __slots__ = ("ids", "scores")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray):
+        self.ids = ids
+        self.scores = scores
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def boosted(self, boost: float) -> Hits:
+        return self if boost == 1.0 else Hits(self.ids, self.scores * boost)
+
+
+EMPTY = Hits(_IDS, _SCORES)
+
+
+def found(ids: np.ndarray, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of the sorted *probe*: whether it is in the sorted *ids*, and where (the
+    place is meaningless where it is not)."""
+    if not len(ids):
+        return np.zeros(len(probe), dtype=bool), np.zeros(len(probe), dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids, probe), len(ids) - 1)
+    return ids[at] == probe, at
+
+
+def member(ids: np.ndarray, probe: np.ndarray) -> np.ndarray:
+    """Which of *probe* are in the sorted *ids*."""
+    return found(ids, probe)[0]
+
+
+def select(ids: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Places in the sorted *ids* of those of the sorted *docs* that it holds."""
+    ok, at = found(ids, docs)
+    return at[ok]
+
+
+def intersect_ids(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Document numbers in both sorted arrays: the smaller searched in the larger."""
+    if len(a) > len(b):
+        a, b = b, a
+    return a[member(b, a)] if len(a) else a
+
+
+def intersect_all(arrays: list[np.ndarray]) -> np.ndarray:
+    """Document numbers in every one of the sorted *arrays*, rarest first."""
+    arrays = sorted(arrays, key=len)
+    out = arrays[0]
+    for ids in arrays[1:]:
+        if not len(out):
+            break
+        out = out[member(ids, out)]
+    return out
+
+
+def union_ids(arrays: list[np.ndarray], n: int) -> np.ndarray:
+    """Document numbers in any of the sorted *arrays* (of a collection of *n*)."""
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return _IDS
+    if len(arrays) == 1:
+        return arrays[0]
+    if sum(len(a) for a in arrays) > n * DENSE_SHARE:
+        hit = np.zeros(n, dtype=bool)
+        for a in arrays:
+            hit[a] = True
+        return np.flatnonzero(hit)
+    return np.unique(np.concatenate(arrays))
+
+
+def union(parts: list[Hits], n: int) -> Hits:
+    """Documents in any part, each scored by the sum of its parts' scores (added in the
+    order of *parts*, as a dense sum would add them)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    if sum(len(p) for p in parts) > n * DENSE_SHARE:
+        hit = np.zeros(n, dtype=bool)
+        acc = np.zeros(n, dtype=np.float64)
+        for p in parts:
+            hit[p.ids] = True
+            acc[p.ids] += p.scores  # a part's documents are unique: no lost updates
+        ids = np.flatnonzero(hit)
+        return Hits(ids, acc[ids])
+    ids = np.concatenate([p.ids for p in parts])
+    scores = np.concatenate([p.scores for p in parts])
+    # A stable sort of sorted runs (timsort finds them) keeps each document's scores in
+    # the order of the parts.
+    order = np.argsort(ids, kind="stable")
+    ids, scores = ids[order], scores[order]
+    first = np.ones(len(ids), dtype=bool)
+    np.not_equal(ids[1:], ids[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return Hits(ids[starts], np.add.reduceat(scores, starts))
+
+
+def intersect(a: Hits, b: Hits) -> Hits:
+    """Documents in both, scored by the sum (a's score first)."""
+    if len(a) <= len(b):
+        ok, at = found(b.ids, a.ids)
+        return Hits(a.ids[ok], a.scores[ok] + b.scores[at[ok]])
+    ok, at = found(a.ids, b.ids)
+    return Hits(b.ids[ok], a.scores[at[ok]] + b.scores[ok])
+
+
+def without(a: Hits, ids: np.ndarray) -> Hits:
+    """The documents of *a* that are not in the sorted *ids*."""
+    if not len(ids) or not len(a):
+        return a
+    drop = np.zeros(len(a), dtype=bool)
+    drop[select(a.ids, ids)] = True
+    return a if not drop.any() else Hits(a.ids[~drop], a.scores[~drop])
+
+
+def plus(a: Hits, b: Hits) -> Hits:
+    """*a*, with b's scores added where b has the document too."""
+    if not len(b) or not len(a):
+        return a
+    ok, at = found(b.ids, a.ids)
+    if not ok.any():
+        return a
+    scores = a.scores.copy()
+    scores[ok] += b.scores[at[ok]]
+    return Hits(a.ids, scores)
+
+
+def from_mask(mask: np.ndarray, score: float) -> Hits:
+    ids = np.flatnonzero(mask)
+    return Hits(ids, np.full(len(ids), score, dtype=np.float64))
+
+
+def as_ids(within) -> np.ndarray | None:
+    """Sorted document numbers from a mask over the collection, or as given."""
+    if within is None:
+        return None
+    within = np.asarray(within)
+    if within.dtype == bool:
+        return np.flatnonzero(within)
+    return within.astype(np.int64, copy=False)
