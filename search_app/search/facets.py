@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.index.columns import column_values
+from indexer.index.columns import coded_column, column_values, numeric_column
 from indexer.index.schema import classification_levels
 from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
@@ -62,6 +62,31 @@ def _code(values: list) -> Coded:
     return Coded(codes, list(index), index)
 
 
+def _coded_column(reader, name: str) -> Coded:
+    """`_code` of a column over every segment, each segment's distinct values coded
+    once (a million documents have a few thousand agencies), not each document's."""
+    index: dict[str, int] = {}
+    parts = []
+    for leaf, _offset in reader.leaf_readers():
+        got = coded_column(leaf, name)
+        if got is None:  # a kind of column read value by value
+            return _code(_leaf_values(reader, name, ""))
+        codes, values = got
+        remap = np.full(len(values) + 1, -1, dtype=np.int32)  # [-1]: no value
+        for i, v in enumerate(values):
+            if isinstance(v, bytes):
+                v = v.decode("utf-8", "replace")
+            if v in ("", None):
+                continue
+            c = index.get(v)
+            if c is None:
+                c = index[v] = len(index)
+            remap[i] = c
+        parts.append(remap[codes])
+    codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return Coded(codes, list(index), index)
+
+
 class Columns:
     """Column arrays of one searcher generation (built once, then read-only)."""
 
@@ -71,15 +96,23 @@ class Columns:
         if reader.has_deletions():  # all_doc_ids skips deleted documents
             self.live[:] = False
             self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-        self.coded = {name: _code(_leaf_values(reader, name, "")) for name in _CODED}
-        years = _leaf_values(reader, "year", 0)
+        self.coded = {name: _coded_column(reader, name) for name in _CODED}
+        leaves = [leaf for leaf, _ in reader.leaf_readers()]
+        years = (np.concatenate([numeric_column(leaf, "year", 0) for leaf in leaves])
+                 if leaves else np.zeros(0, dtype=np.int64))
         # A document without a year reads as the column default (0 or 2**32-1).
-        self.year = np.array([y if y and 0 < y < 10000 else 0 for y in years],
-                             dtype=np.int32)
-        self.coded["year"] = _code([str(y) if y else "" for y in self.year.tolist()])
-        dates = _leaf_values(reader, "pub_date", "")
+        self.year = np.where((years > 0) & (years < 10000), years, 0).astype(np.int32)
+        distinct, inverse = np.unique(self.year, return_inverse=True)
+        named = [str(y) for y in distinct.tolist() if y]
+        index = {v: i for i, v in enumerate(named)}
+        remap = np.array([index[str(y)] if y else -1 for y in distinct.tolist()],
+                         dtype=np.int32)
+        self.coded["year"] = Coded(remap[inverse] if len(remap) else
+                                   np.zeros(0, dtype=np.int32), named, index)
         # YYYYMMDD as an int; 0 when the document has no date.
-        self.date = np.array([_date_key(d) for d in dates], dtype=np.int64)
+        dates = _coded_column(reader, "pub_date")
+        keys = np.array([_date_key(v) for v in dates.values] + [0], dtype=np.int64)
+        self.date = keys[dates.codes]
 
     def value_mask(self, name: str, values) -> np.ndarray:
         coded = self.coded[name]
