@@ -47,9 +47,10 @@ def _leaf_values(reader, name: str, default):
     return out
 
 
-def _code(values: list) -> Coded:
-    index: dict[str, int] = {}
-    codes = np.full(len(values), -1, dtype=np.int32)
+def _codes_into(index: dict[str, int], values: list) -> np.ndarray:
+    """The code of each of *values* in *index* (new values get the next codes; -1 for
+    no value), one extra -1 at the end (for a code array's -1)."""
+    codes = np.full(len(values) + 1, -1, dtype=np.int32)
     for i, v in enumerate(values):
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
@@ -59,7 +60,12 @@ def _code(values: list) -> Coded:
         if c is None:
             c = index[v] = len(index)
         codes[i] = c
-    return Coded(codes, list(index), index)
+    return codes
+
+
+def _code(values: list) -> Coded:
+    index: dict[str, int] = {}
+    return Coded(_codes_into(index, values)[:-1], list(index), index)
 
 
 def _coded_column(reader, name: str) -> Coded:
@@ -72,17 +78,7 @@ def _coded_column(reader, name: str) -> Coded:
         if got is None:  # a kind of column read value by value
             return _code(_leaf_values(reader, name, ""))
         codes, values = got
-        remap = np.full(len(values) + 1, -1, dtype=np.int32)  # [-1]: no value
-        for i, v in enumerate(values):
-            if isinstance(v, bytes):
-                v = v.decode("utf-8", "replace")
-            if v in ("", None):
-                continue
-            c = index.get(v)
-            if c is None:
-                c = index[v] = len(index)
-            remap[i] = c
-        parts.append(remap[codes])
+        parts.append(_codes_into(index, values)[codes])
     codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
     return Coded(codes, list(index), index)
 
