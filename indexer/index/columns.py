@@ -109,7 +109,7 @@ def _distinct_rows(data: bytes, offsets: np.ndarray, lengths: np.ndarray
     with np.errstate(over="ignore"):
         for k in range(width):
             h = h * mult + rows[:, k].astype(np.uint64)
-    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     if not np.array_equal(rows, rows[first][inverse]):
         # Two values with one hash (never seen): sorting the rows themselves instead.
         keyed = np.ascontiguousarray(rows).view(f"S{width}").ravel()

@@ -5,7 +5,7 @@ costs indexing time; and a merge must fit in the indexing memory setting
 after a run (`compact`); a rebuild merges nothing until all its segments are written.
 
 Segments after a run: at 1,000,000 documents, 12 segments answered a results page in
-319 ms p50 where 129 took 774 ms: a query reads each of its terms (some 90 for the
+319 ms p50 (load average 0.3-1.0) where 129 took 774 ms (load 2-3): a query reads each of its terms (some 90 for the
 bench's plain queries, with their title, body and character-pair alternatives) in every
 segment.
 """

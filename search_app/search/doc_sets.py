@@ -3,12 +3,14 @@ search evaluator (`evaluate`) combines at every node of a query.
 
 Why not a mask and a score array over the whole collection per node: at a million
 documents each node then costs 9 MB of arrays and several passes over them, whatever it
-matches, and those passes, not reading postings, took most of a results page. Here a
-node costs what it matches: intersections search the smaller set in the larger, and a
-union sorts the concatenated (already sorted) parts, except when the parts hold a
-good share of the collection, where adding into one dense array is faster (measured at
-a million documents: four parts of 10,000 documents each, 0.7 ms sorted, 1.2 ms dense;
-of 100,000 each, 32 ms sorted, 15 ms dense).
+matches, and each cached result kept 9 MB. Here a node costs what it matches (at a
+million documents the results page stayed where it was, reading postings being most of
+it; cached results, similar documents and phrases got cheaper). Intersections search
+the smaller set in the larger; a union sorts the concatenated (already sorted) parts,
+except when the parts hold a good share of the collection, where adding into one dense
+array is faster (measured at a million documents, load average about 3: four parts of
+10,000 documents each, 0.7 ms sorted, 1.2 ms dense; of 100,000 each, 32 ms sorted, 15 ms
+dense).
 
 Arrays are never changed in place: a term's document numbers and scores are the cached
 postings' own arrays.
@@ -157,13 +159,3 @@ def plus(a: Hits, b: Hits) -> Hits:
 def from_mask(mask: np.ndarray, score: float) -> Hits:
     ids = np.flatnonzero(mask)
     return Hits(ids, np.full(len(ids), score, dtype=np.float64))
-
-
-def as_ids(within) -> np.ndarray | None:
-    """Sorted document numbers from a mask over the collection, or as given."""
-    if within is None:
-        return None
-    within = np.asarray(within)
-    if within.dtype == bool:
-        return np.flatnonzero(within)
-    return within.astype(np.int64, copy=False)

@@ -6,12 +6,13 @@ documents (sorted document numbers, for totals and facet counts) and their BM25F
 Why not Whoosh's matchers: they walk documents one at a time in Python, and the
 backend needed two such walks per request (``docs_for_query`` for the mask, then
 ``search`` for the scores). Here a term's postings are slices of the segment's numpy
-tables (`indexer.index.postings_tables`, written by the indexer for title, body and their exact
-bigram fields; other fields, and segments written by plain Whoosh, are read from
-Whoosh's posting blocks), cached per index generation; boolean structure is set
-algebra on sorted document numbers; and a phrase is checked only in documents that contain all its terms (and,
-through ``within``, only where the caller still needs an answer), by intersecting
-sorted ``document << 32 | position`` keys of its terms' occurrences.
+tables (`indexer.index.postings_tables`, written by the indexer for title, body and
+their exact bigram fields; other fields, and segments written by plain Whoosh, are read
+from Whoosh's posting blocks), cached per index generation; boolean structure is set
+algebra on sorted document numbers; and a phrase is checked only in documents that
+contain all its terms (and, through ``within``, only where the caller still needs an
+answer), by intersecting sorted ``document << 32 | position`` keys of its terms'
+occurrences.
 
 Scores follow Whoosh's own definitions so that ranking does not change: BM25F per
 term (``idf = log(N / (df + 1)) + 1``, B=0.75, K1=1.2, the weight stored in the
@@ -90,10 +91,6 @@ class Result:
         out = np.zeros(self.n, dtype=np.float64)
         out[self.ids] = self.scores
         return out
-
-    @property
-    def nbytes(self) -> int:
-        return self.ids.nbytes + self.scores.nbytes + (self.n if self._mask is not None else 0)
 
 
 class Evaluator:
@@ -209,12 +206,11 @@ class Evaluator:
 
     # --- evaluation ---------------------------------------------------------------
 
-    def run(self, q, within=None) -> Result:
-        """Documents and scores of *q*. With *within* (sorted document numbers, or a
-        mask over the collection), the answer is exact only inside it (phrases are not
-        checked elsewhere), which is all an optional clause or the second operand of an
-        And needs."""
-        h = self._eval(q, ds.as_ids(within))
+    def run(self, q, within: np.ndarray | None = None) -> Result:
+        """Documents and scores of *q*. With *within* (sorted document numbers), the
+        answer is exact only inside it (phrases are not checked elsewhere), which is all
+        an optional clause or the second operand of an And needs."""
+        h = self._eval(q, within)
         if len(h):
             keep = self.live[h.ids]  # deleted documents' postings are still on disk
             if not keep.all():
