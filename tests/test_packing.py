@@ -42,6 +42,24 @@ def test_a_packed_stream_decodes_every_slice_to_the_values_written(n):
                 assert np.array_equal(s.raw(lo, hi), values[lo:hi]), (lo, hi)
 
 
+@pytest.mark.parametrize("n", [n for n in BOUNDARY_SIZES if n])
+def test_gathered_ranges_equal_their_slices_one_after_another(n):
+    rng = np.random.default_rng(n + 7)
+    widths = rng.integers(0, 33, -(-n // packing.BLOCK))
+    tops = np.repeat((np.uint64(1) << widths.astype(np.uint64)) - np.uint64(1),
+                     packing.BLOCK)[:n]
+    values = np.minimum((rng.random(n) * (tops.astype(np.float64) + 1)).astype(np.uint64), tops)
+    s = stream_of(values)
+    for k in (1, 2, 5, 40):
+        # Ascending, non-overlapping ranges, some empty, some across blocks and supers.
+        cuts = np.sort(rng.integers(0, n + 1, 2 * k))
+        lo, hi = cuts[0::2], cuts[1::2]
+        expect = np.concatenate([values[a:b] for a, b in zip(lo, hi, strict=True)])
+        assert s.gather(lo, hi).tolist() == expect.tolist(), (lo, hi)
+    assert s.gather(np.array([0]), np.array([n])).tolist() == values.tolist()
+    assert len(s.gather(np.array([n // 2]), np.array([n // 2]))) == 0
+
+
 def test_a_stream_longer_than_a_decoding_pass_decodes_whole():
     values = np.arange(packed_table.CHUNK * 3 + 17, dtype=np.uint64) % 1000
     assert np.array_equal(stream_of(values).raw(5, len(values)), values[5:])
@@ -129,6 +147,19 @@ def assert_table_equals(table, exp):
             assert table.pos[a:b].tolist() == exp["pos"][a:b].tolist()
             if table.chars:
                 assert table.end[a:b].tolist() == exp["end"][a:b].tolist()
+        # Every other posting's occurrences gathered at once, as a phrase reads a
+        # common term's candidates'.
+        if pb > pa:
+            ks = np.arange(pa, pb, 2)
+            lo, hi = poff[ks], poff[ks + 1]
+            pos, start, end = table.gather_values(lo, hi, offsets=True)
+            at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+            assert pos.tolist() == exp["pos"][at].tolist()
+            if table.chars:
+                assert start.tolist() == exp["start"][at].tolist()
+                assert end.tolist() == exp["end"][at].tolist()
+            else:
+                assert start is None and end is None
     flat = table.flat()
     for key in ("docs", "poff", "tpost", "pos", *(("start", "end") if table.chars else ())):
         assert flat[key].tolist() == exp[key].tolist(), key

@@ -224,9 +224,9 @@ def test_phrase_positions_read_per_candidate_equal_the_whole_terms_positions(mon
     from search_app.search import evaluate
 
     queries = sampled_queries(seed=3)
-    monkeypatch.setattr(evaluate, "OCCURRENCES_PER_READ", 0)  # always candidate by candidate
+    monkeypatch.setattr(evaluate, "RESTRICTED_SHARE", 10 ** 12)  # always the candidates'
     per_candidate = answers(index_dir("multi"), queries)
-    monkeypatch.setattr(evaluate, "OCCURRENCES_PER_READ", 10 ** 12)  # never
+    monkeypatch.setattr(evaluate, "RESTRICTED_SHARE", 0)  # never
     whole = answers(index_dir("multi"), queries)
     assert per_candidate == whole
     assert sum(total for _, total, _ in whole if total) > 100

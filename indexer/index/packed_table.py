@@ -30,6 +30,9 @@ import numpy as np
 from indexer.index import packing
 
 CHUNK = 1 << 20  # values decoded per pass: bounds the temporary arrays
+# Ranges gathered slice by slice up to this many (a read each); more are gathered by
+# their blocks, whose bookkeeping costs as much as several reads.
+FEW_RANGES = 8
 
 
 class DamagedIndex(RuntimeError):
@@ -170,6 +173,64 @@ class Stream:
         raw = self.raw(lo, hi)
         return unzigzag(raw) if self.signed else raw.astype(np.int64)
 
+    def gather(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Stored values of the ranges ``lo[k]:hi[k]`` (ascending, not overlapping),
+        one after another, decoding only the blocks they touch: a few hundred
+        documents' occurrences of a bigram with millions, without the rest."""
+        lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+        keep = hi > lo
+        lo, hi = lo[keep], hi[keep]
+        if not len(lo):
+            return np.zeros(0, dtype=np.uint32)
+        if len(lo) <= FEW_RANGES:
+            parts = [self.raw(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        block = packing.BLOCK
+        ba, bb = lo // block, (hi - 1) // block + 1
+        nb = bb - ba
+        touched = np.repeat(ba - (np.cumsum(nb) - nb), nb) + np.arange(int(nb.sum()))
+        blocks = touched[np.concatenate(([True], touched[1:] != touched[:-1]))]
+        starts = self._block_starts(blocks)
+        sizes = self.sizes[self.widths[blocks]]
+        data = self._read_blocks(blocks, starts, sizes)
+        values = packing.unpack(data, self.widths[blocks], 0, len(blocks) * block)
+        # Each range's first value in the gathered blocks, then its values in a row.
+        first = np.searchsorted(blocks, ba) * block + (lo - ba * block)
+        lens = hi - lo
+        at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        return values[at]
+
+    def _block_starts(self, blocks: np.ndarray) -> np.ndarray:
+        """Byte offset of each of *blocks* in the stream: its superblock's offset plus
+        the sizes of the blocks before it there (summed for the superblocks touched
+        only)."""
+        per = packing.SUPER
+        sup = blocks // per
+        heads = np.unique(sup)
+        cols = heads[:, None] * per + np.arange(per)[None, :]
+        widths = self.widths[np.minimum(cols, len(self.widths) - 1)]
+        inner = np.cumsum(self.sizes[widths], axis=1) - self.sizes[widths]
+        row = np.searchsorted(heads, sup)
+        return self.supers[sup] + inner[row, blocks - sup * per]
+
+    def _read_blocks(self, blocks, starts, sizes) -> np.ndarray:
+        """The bytes of *blocks*, one after another: one read for each stretch of the
+        file whose blocks lie within a page of each other."""
+        ends = starts + sizes
+        cut = np.flatnonzero(starts[1:] - ends[:-1] > 4096) + 1
+        bounds = [0, *cut.tolist(), len(blocks)]
+        pieces = []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            span = self.words[int(starts[a]):int(ends[b - 1])]
+            if b - a == 1 or int(ends[b - 1] - starts[a]) == int(sizes[a:b].sum()):
+                pieces.append(span)  # the stretch is all wanted bytes
+                continue
+            rel_s, rel_e = starts[a:b] - starts[a], ends[a:b] - starts[a]
+            lens = rel_e - rel_s
+            idx = np.repeat(rel_s - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+            pieces.append(span[idx])
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
 
 class RunStream:
     """Document numbers packed in runs (`indexer.index.packing.pack_runs`): each term's
@@ -272,6 +333,20 @@ class PackedReading:
             end += self._endd.values(a, b)
             end = end.astype(self._endd.dtype)
         return pos, (start.astype(self._start.dtype) if "s" in which else None), end
+
+    def gather_values(self, lo: np.ndarray, hi: np.ndarray, offsets: bool):
+        """(pos, start, end) of the occurrences in the ranges ``lo[k]:hi[k]`` of one
+        term (ascending), one range after another; start and end only with *offsets*
+        and a field that has them (else None)."""
+        pos = self._pos.gather(lo, hi).astype(self._pos.dtype, copy=False)
+        if not (offsets and self.chars) or not len(pos):
+            return pos, None, None
+        start = self._start.gather(lo, hi)
+        a = int(np.asarray(lo)[np.asarray(hi) > np.asarray(lo)][0])
+        end = start.astype(np.int64) + self._term_chars_of(a, a + 1)
+        endd = self._endd.gather(lo, hi)
+        end += unzigzag(endd) if self._endd.signed else endd.astype(np.int64)
+        return pos, start.astype(self._start.dtype), end.astype(self._endd.dtype)
 
     def _term_chars_of(self, a: int, b: int):
         """Length in characters of the term of each occurrence *a*..*b* (one number

@@ -29,6 +29,7 @@ from whoosh import query as wq
 
 from indexer.index.codec import tables_of
 from indexer.index.columns import LENGTH_OF_BYTE, length_codes
+from indexer.index.packing import BLOCK
 from indexer.index.postings import CompactCharacters
 from search_app.search import doc_sets as ds
 from search_app.search.phrase_match import _joined, _phrase_docs
@@ -45,10 +46,10 @@ from search_app.search.term_postings import (
 )
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
-# A phrase reads its candidates' positions one posting at a time when the term has over
-# this many occurrences per candidate; else all of the term's (measured: a read costs
-# about as much as copying this many positions).
-OCCURRENCES_PER_READ = 2500
+# A phrase decodes only its candidates' blocks of positions when those hold less than
+# this share of the term's occurrences; else all of them, which the term cache keeps
+# for the next query.
+RESTRICTED_SHARE = 0.5
 
 
 class Result:
@@ -190,14 +191,14 @@ class Evaluator:
         if p.scores is None:
             lengths = self.field_lengths(field)
             if lengths is None:
-                p.scores = p.weights
+                p.scores = p.weights.astype(np.float64)
             else:
                 # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in
                 # both, as Whoosh counts them): df is the number of postings, already
                 # in hand, instead of a second term lookup in every segment.
                 idf = log(self.n / (len(p.ids) + 1)) + 1
                 avgfl = self.s.avg_field_length(field) or 1
-                tf, fl = p.weights, lengths[p.ids]
+                tf, fl = p.weights.astype(np.float64), lengths[p.ids]
                 p.scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
                 p.nbytes += p.scores.nbytes
                 if len(p.ids):
@@ -305,15 +306,17 @@ class Evaluator:
         return ds.union(parts, self.n)
 
     def _positions(self, field: str, word, p: Postings, cand: np.ndarray) -> Postings:
-        """*p* with positions, at least in the documents *cand*. A few candidates of a
-        common term get their own occurrences read (a read each) instead of all of the
-        term's (a bigram such as 人民 has millions)."""
+        """*p* with positions, at least in the documents *cand*. Candidates that are a
+        small share of a common term's postings get only their blocks of occurrences
+        decoded (a bigram such as 人民 has millions)."""
         if p.has_values:
             return p
         sel = ds.select(p.ids, cand)
-        if (p.spans and None not in p.spans
-                and len(sel) * OCCURRENCES_PER_READ < int(p.poff[-1])):
-            return _restricted(p, sel)
+        if p.spans and None not in p.spans:
+            # Values decoded: the candidates' occurrences, each rounded out to its block.
+            touched = int((p.poff[sel + 1] - p.poff[sel]).sum()) + len(sel) * BLOCK
+            if touched < RESTRICTED_SHARE * int(p.poff[-1]):
+                return _restricted(p, sel)
         return self.postings(field, word, with_values=True)
 
     def _bound(self, q) -> np.ndarray | None:
