@@ -68,3 +68,20 @@ def test_a_results_scores_are_looked_up_from_either_side():
     assert r.scores_of(A.ids).tolist() == [1.0, 2.0, 3.0]
     assert np.flatnonzero(r.mask).tolist() == [1, 4, 7]
     assert r.dense_scores()[[1, 4, 7]].tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("cost", [0, 10**9])  # always a binary search, always a map
+def test_membership_and_place_are_the_same_by_search_or_by_map(monkeypatch, cost):
+    monkeypatch.setattr(ds, "PROBE_COST", cost)
+    monkeypatch.setattr(ds, "MEMBER_COST", cost)
+    rng = np.random.default_rng(5)
+    for size, probes in [(1, 5), (50, 400), (3000, 200), (2000, 2000)]:
+        ids = np.unique(rng.integers(10, 5000, size))
+        # Probes below, among and beyond the ids' numbers.
+        probe = np.unique(np.concatenate([rng.integers(0, 6000, probes), ids[:3]]))
+        ok, at = ds.found(ids, probe)
+        assert ok.tolist() == np.isin(probe, ids).tolist()
+        assert ds.member(ids, probe).tolist() == ok.tolist()
+        assert ids[at[ok]].tolist() == probe[ok].tolist()
+        assert ((at >= 0) & (at < len(ids))).all()
+    assert ds.intersect_ids(np.array([1, 4, 9]), np.array([0, 4, 9, 12])).tolist() == [4, 9]

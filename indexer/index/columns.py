@@ -21,6 +21,8 @@ from whoosh.columns import (
 from whoosh.filedb.structfile import _SIZEMAP
 from whoosh.util.numeric import byte_to_length
 
+from indexer.index.distinct import distinct_inverse
+
 # struct type codes (standard sizes, as Whoosh's "!" formats use) → numpy types.
 _NUMPY = {"b": ">i1", "B": ">u1", "h": ">i2", "H": ">u2", "i": ">i4", "I": ">u4",
           "l": ">i4", "L": ">u4", "q": ">i8", "Q": ">u8", "f": ">f4", "d": ">f8"}
@@ -109,7 +111,7 @@ def _distinct_rows(data: bytes, offsets: np.ndarray, lengths: np.ndarray
     with np.errstate(over="ignore"):
         for k in range(width):
             h = h * mult + rows[:, k].astype(np.uint64)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    _, first, inverse = distinct_inverse(h, first=True)
     if not np.array_equal(rows, rows[first][inverse]):
         # Two values with one hash (never seen): sorting the rows themselves instead.
         keyed = np.ascontiguousarray(rows).view(f"S{width}").ravel()
@@ -192,5 +194,5 @@ def numeric_column(leaf, name: str, default) -> np.ndarray:
     if translate is None:
         return out
     # Translated once per distinct value (a column of years has a few dozen).
-    distinct, inverse = np.unique(out, return_inverse=True)
-    return np.array([translate(int(v)) for v in distinct], dtype=np.int64)[inverse]
+    values, inverse = distinct_inverse(out)
+    return np.array([translate(int(v)) for v in values], dtype=np.int64)[inverse]

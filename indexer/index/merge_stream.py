@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from indexer.index import packing
+from indexer.index.distinct import distinct
 from indexer.index.packed_table import _narrowest, zigzag
 
 BATCH_OCCURRENCES = 1 << 22  # occurrences merged per pass: bounds its temporary arrays
@@ -94,7 +95,7 @@ def union_terms(sources, grams: bool):
     so that every source's places stay in order)."""
     if grams:
         live = [np.asarray(s.terms)[s.live] for s in sources]
-        terms = np.unique(np.concatenate(live)) if live else np.zeros(0, dtype=np.int64)
+        terms = distinct(np.concatenate(live)) if live else np.zeros(0, dtype=np.int64)
         places = [np.searchsorted(terms, np.asarray(s.terms)) for s in sources]
         return terms, places
     terms = sorted(set().union(*({w for w, ok in zip(s.terms, s.live.tolist(), strict=True)

@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from indexer.index import faults, merge_stream, packed_table
+from indexer.index.distinct import distinct, distinct_sorted
 from indexer.index.postings_tables import ALIGN, MAGIC, FieldTable
 
 
@@ -201,16 +202,16 @@ class FieldBuilder:
             terms = runs[0]["terms"]
             maps = [np.arange(len(terms), dtype=np.int64)]
         elif self.grams:
-            used = [_distinct(r["post_term"]) for r in runs]
+            used = [distinct_sorted(r["post_term"]) for r in runs]
             live = [np.asarray(r["terms"])[u] for r, u in zip(runs, used, strict=True)]
-            terms = np.unique(np.concatenate(live))
+            terms = distinct(np.concatenate(live))
             maps = []
             for r, u, lv in zip(runs, used, live, strict=True):
                 m = np.zeros(len(r["terms"]), dtype=np.int64)
                 m[u] = np.searchsorted(terms, lv)
                 maps.append(m)
         else:
-            used = [_distinct(r["post_term"]) for r in runs]
+            used = [distinct_sorted(r["post_term"]) for r in runs]
             live = [[r["terms"][i] for i in u.tolist()] for r, u in zip(runs, used, strict=True)]
             terms = sorted(set().union(*live))  # code point order = UTF-8 byte order
             index = {w: i for i, w in enumerate(terms)}
@@ -301,15 +302,6 @@ def word_table(terms: list[str]) -> dict[str, np.ndarray]:
     out["crc_order"] = np.argsort(crc, kind="stable").astype(np.uint32)
     out["crc"] = crc[out["crc_order"]]
     return out
-
-
-def _distinct(sorted_values: np.ndarray) -> np.ndarray:
-    """``np.unique`` of an array already sorted (a run's term numbers): one pass."""
-    if len(sorted_values) < 2:
-        return sorted_values
-    head = np.ones(len(sorted_values), dtype=bool)
-    head[1:] = sorted_values[1:] != sorted_values[:-1]
-    return sorted_values[head]
 
 
 def term_chars(blob: np.ndarray, toff: np.ndarray) -> np.ndarray:

@@ -50,6 +50,9 @@ B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the backend's searchers use
 # this share of the term's occurrences; else all of them, which the term cache keeps
 # for the next query.
 RESTRICTED_SHARE = 0.5
+# A term is taken only inside its And's candidates, and scored only where needed,
+# when it has this many times more postings than there are candidates.
+WITHIN_SHARE = 8
 
 
 class Result:
@@ -185,24 +188,37 @@ class Evaluator:
             self.cache.lengths[field] = lengths
         return lengths
 
+    def _bm25(self, field: str, p: Postings, sel) -> np.ndarray:
+        """BM25F of the postings *sel* of *p* (all with None), as Whoosh computes it:
+        its idf (log(N / (df + 1)) + 1, deleted documents counted in both, as Whoosh
+        counts them), df being the number of postings, already in hand, instead of a
+        second term lookup in every segment."""
+        lengths = self.field_lengths(field)
+        tf = p.weights if sel is None else p.weights[sel]
+        if lengths is None:
+            return tf.astype(np.float64)
+        idf = log(self.n / (len(p.ids) + 1)) + 1
+        avgfl = self.s.avg_field_length(field) or 1
+        tf = tf.astype(np.float64)
+        fl = lengths[p.ids if sel is None else p.ids[sel]]
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+
+    def _scores_at(self, field: str, text, p: Postings, sel) -> np.ndarray:
+        """BM25F of the postings *sel* of *p*: of those only when they are few beside
+        the term's postings (a common bigram of a phrase that matched a handful of
+        documents), else of all of them, cached (`term_scores`)."""
+        if p.scores is None and len(sel) * WITHIN_SHARE < len(p.ids):
+            return self._bm25(field, p, sel)
+        return self.term_scores(field, text, p, sel)
+
     def term_scores(self, field: str, text, p: Postings, sel=None) -> np.ndarray:
-        """BM25F of each posting in *p*, or of those selected by *sel* (Whoosh's
-        formula and statistics)."""
+        """BM25F of each posting in *p*, or of those selected by *sel*: computed for
+        every posting once and cached with them."""
         if p.scores is None:
-            lengths = self.field_lengths(field)
-            if lengths is None:
-                p.scores = p.weights.astype(np.float64)
-            else:
-                # Whoosh's idf (log(N / (df + 1)) + 1, deleted documents counted in
-                # both, as Whoosh counts them): df is the number of postings, already
-                # in hand, instead of a second term lookup in every segment.
-                idf = log(self.n / (len(p.ids) + 1)) + 1
-                avgfl = self.s.avg_field_length(field) or 1
-                tf, fl = p.weights.astype(np.float64), lengths[p.ids]
-                p.scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
-                p.nbytes += p.scores.nbytes
-                if len(p.ids):
-                    self.cache.put(self._key(field, text), p)
+            p.scores = self._bm25(field, p, None)
+            p.nbytes += p.scores.nbytes
+            if len(p.ids):
+                self.cache.put(self._key(field, text), p)
         return p.scores if sel is None else p.scores[sel]
 
     # --- evaluation ---------------------------------------------------------------
@@ -221,7 +237,7 @@ class Evaluator:
     def _eval(self, q, within) -> ds.Hits:
         boost = getattr(q, "boost", 1.0)
         if isinstance(q, wq.Term):
-            r = self._term(q.fieldname, q.text)
+            r = self._term(q.fieldname, q.text, within)
         elif isinstance(q, wq.Phrase):
             r = self._phrase(q.fieldname, q.words, q.slop, within)
         elif isinstance(q, wq.AndNot):
@@ -348,10 +364,16 @@ class Evaluator:
             return _I64
         return ds.intersect_all([self.postings(q.fieldname, w).ids for w in q.words])
 
-    def _term(self, field: str, text) -> ds.Hits:
+    def _term(self, field: str, text, within=None) -> ds.Hits:
         p = self.postings(field, text)
         if not len(p.ids):
             return ds.EMPTY
+        if within is not None and len(within) * WITHIN_SHARE < len(p.ids):
+            # A common term inside a few candidates: its documents there only, so that
+            # the unions and intersections of its siblings never see all of them (nor
+            # its scores over every posting, unless cached).
+            sel = ds.select(p.ids, within)
+            return ds.Hits(p.ids[sel], self._scores_at(field, text, p, sel))
         return ds.Hits(p.ids, self.term_scores(field, text, p))
 
     def _phrase(self, field: str, words, slop: int, within) -> ds.Hits:
@@ -384,7 +406,7 @@ class Evaluator:
         # added term by term in the phrase's order.
         scores = np.zeros(len(ids), dtype=np.float64)
         for w, p in zip(words, ps, strict=True):
-            scores += self.term_scores(field, w, p, ds.select(p.ids, ids))
+            scores += self._scores_at(field, w, p, ds.select(p.ids, ids))
         return ds.Hits(ids, scores)
 
 

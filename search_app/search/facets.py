@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.index.columns import coded_column, column_values, numeric_column
+from indexer.index.distinct import distinct_inverse
 from indexer.index.schema import classification_levels
 from search_app.search.query_parser import parse_year
 from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryError
@@ -98,7 +99,7 @@ class Columns:
                  if leaves else np.zeros(0, dtype=np.int64))
         # A document without a year reads as the column default (0 or 2**32-1).
         self.year = np.where((years > 0) & (years < 10000), years, 0).astype(np.int32)
-        distinct, inverse = np.unique(self.year, return_inverse=True)
+        distinct, inverse = distinct_inverse(self.year)
         named = [str(y) for y in distinct.tolist() if y]
         index = {v: i for i, v in enumerate(named)}
         remap = np.array([index[str(y)] if y else -1 for y in distinct.tolist()],

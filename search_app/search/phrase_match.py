@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from indexer.index.distinct import distinct
 from search_app.search.doc_sets import member, select
 
 
@@ -29,7 +30,7 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
         return a
     step = a[1:] != a[:-1]
     if not (a[1:] >= a[:-1]).all():
-        return np.unique(a)
+        return distinct(a)
     return a[np.concatenate(([True], step))]
 
 
