@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from search_app.search import doc_sets as ds
-from search_app.search.evaluate import Result
+from search_app.search.doc_sets import Result
 
 
 def hits(pairs):

@@ -186,3 +186,45 @@ def plus(a: Hits, b: Hits) -> Hits:
 def from_mask(mask: np.ndarray, score: float) -> Hits:
     ids = np.flatnonzero(mask)
     return Hits(ids, np.full(len(ids), score, dtype=np.float64))
+
+
+class Result:
+    """A query's matching documents (ascending) and their scores."""
+
+    __slots__ = ("ids", "scores", "n", "_mask")
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, n: int):
+        self.ids = ids
+        self.scores = scores
+        self.n = n
+        self._mask = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The matching documents as a mask over the collection (made once; shared:
+        callers copy before changing it)."""
+        if self._mask is None:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[self.ids] = True
+            self._mask = mask
+        return self._mask
+
+    def scores_of(self, docs: np.ndarray) -> np.ndarray:
+        """Scores of the sorted document numbers *docs* (0 where not matching): the
+        fewer of the two searched in the other (a page's documents are often all the
+        matches, a bonus clause's matches a few of them)."""
+        if len(self.ids) == len(docs) and np.array_equal(self.ids, docs):
+            return self.scores.copy()
+        out = np.zeros(len(docs), dtype=np.float64)
+        if len(self.ids) < len(docs):
+            ok, at = found(docs, self.ids)
+            out[at[ok]] = self.scores[ok]
+        else:
+            ok, at = found(self.ids, docs)
+            out[ok] = self.scores[at[ok]]
+        return out
+
+    def dense_scores(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float64)
+        out[self.ids] = self.scores
+        return out
