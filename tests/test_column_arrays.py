@@ -63,3 +63,15 @@ def test_values_that_share_a_prefix_or_differ_in_one_byte_get_different_codes():
     codes, distinct = columns._distinct_rows(data, offsets, lengths)
     assert [distinct[c] if c >= 0 else b"" for c in codes.tolist()] == values
     assert sorted(distinct) == sorted(set(values) - {b""})
+
+
+def test_values_of_every_length_in_any_order_decode_to_themselves():
+    rng = np.random.default_rng(3)
+    pool = [bytes(rng.integers(0, 3, int(n)).astype(np.uint8)) for n in rng.integers(0, 9, 40)]
+    values = [pool[i] for i in rng.integers(0, len(pool), 500)]
+    data = b"".join(values)
+    lengths = np.array([len(v) for v in values], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    codes, distinct = columns._distinct_rows(data, offsets, lengths)
+    assert [distinct[c] if c >= 0 else b"" for c in codes.tolist()] == values
+    assert len(distinct) == len(set(values) - {b""})

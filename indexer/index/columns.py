@@ -99,18 +99,22 @@ def _distinct_rows(data: bytes, offsets: np.ndarray, lengths: np.ndarray
     if not len(filled):
         return codes, []
     buf = np.frombuffer(data, dtype=np.uint8)
+    # Longest first: the values that have a k-th byte are then the first rows, and each
+    # column of bytes is a slice, not a mask over every row.
+    by_len = np.argsort(-lengths[filled], kind="stable")
+    filled = filled[by_len]
     lens, offs = lengths[filled], offsets[filled]
-    width = int(lens.max())
+    width = int(lens[0])
+    have = np.searchsorted(-lens, -np.arange(width), "left")  # rows longer than k
     rows = np.zeros((len(filled), width), dtype=np.uint8)
-    for k in range(width):  # a column of bytes at a time: the widest value's length
-        live = lens > k
-        rows[live, k] = buf[offs[live] + k]
-    # A polynomial hash over the bytes (and the length), wrapping at 64 bits.
+    # A polynomial hash over each value's bytes after its length, wrapping at 64 bits.
     h = lens.astype(np.uint64)
     mult = np.uint64(0x100000001B3)
-    with np.errstate(over="ignore"):
-        for k in range(width):
-            h = h * mult + rows[:, k].astype(np.uint64)
+    for k in range(width):  # a column of bytes at a time: the widest value's length
+        m = int(have[k])
+        col = buf[offs[:m] + k]
+        rows[:m, k] = col
+        h[:m] = h[:m] * mult + col
     _, first, inverse = distinct_inverse(h, first=True)
     if not np.array_equal(rows, rows[first][inverse]):
         # Two values with one hash (never seen): sorting the rows themselves instead.
