@@ -54,14 +54,21 @@ def test_numeric_columns_give_each_documents_number_as_whoosh_reads_it(kind):
         reader.close()
 
 
-def test_values_that_share_a_prefix_or_differ_in_one_byte_get_different_codes():
-    values = [b"", "平潭".encode(), "平潭综合实验区".encode(), "平潭".encode(), b"a", b"b",
-              b"ab", b"", b"ba", "平潭综合实验区".encode()]
+def coded_back(values: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """(each value as its code gives it back, the distinct values) of values laid end to
+    end as a variable-bytes column lays them."""
     data = b"".join(values)
     lengths = np.array([len(v) for v in values], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     codes, distinct = columns._distinct_rows(data, offsets, lengths)
-    assert [distinct[c] if c >= 0 else b"" for c in codes.tolist()] == values
+    return [distinct[c] if c >= 0 else b"" for c in codes.tolist()], distinct
+
+
+def test_values_that_share_a_prefix_or_differ_in_one_byte_get_different_codes():
+    values = [b"", "平潭".encode(), "平潭综合实验区".encode(), "平潭".encode(), b"a", b"b",
+              b"ab", b"", b"ba", "平潭综合实验区".encode()]
+    back, distinct = coded_back(values)
+    assert back == values
     assert sorted(distinct) == sorted(set(values) - {b""})
 
 
@@ -69,9 +76,6 @@ def test_values_of_every_length_in_any_order_decode_to_themselves():
     rng = np.random.default_rng(3)
     pool = [bytes(rng.integers(0, 3, int(n)).astype(np.uint8)) for n in rng.integers(0, 9, 40)]
     values = [pool[i] for i in rng.integers(0, len(pool), 500)]
-    data = b"".join(values)
-    lengths = np.array([len(v) for v in values], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    codes, distinct = columns._distinct_rows(data, offsets, lengths)
-    assert [distinct[c] if c >= 0 else b"" for c in codes.tolist()] == values
+    back, distinct = coded_back(values)
+    assert back == values
     assert len(distinct) == len(set(values) - {b""})
