@@ -232,6 +232,18 @@ def test_phrase_positions_read_per_candidate_equal_the_whole_terms_positions(mon
     assert sum(total for _, total, _ in whole if total) > 100
 
 
+def test_terms_taken_inside_their_ands_candidates_answer_as_taken_whole(monkeypatch):
+    from search_app.search import evaluate
+
+    queries = sampled_queries(seed=4)
+    monkeypatch.setattr(evaluate, "WITHIN_SHARE", 0)  # always inside the candidates
+    inside = answers(index_dir("multi"), queries)
+    monkeypatch.setattr(evaluate, "WITHIN_SHARE", 10 ** 12)  # never
+    whole = answers(index_dir("multi"), queries)
+    assert inside == whole
+    assert sum(total for _, total, _ in whole if total) > 100
+
+
 @pytest.mark.parametrize("sort", ["relevance", "newest"])
 def test_the_backend_answers_the_same_from_tables_as_from_whooshs_own_postings(sort):
     queries = sampled_queries()

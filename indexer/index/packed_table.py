@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexer.index import packing
+from indexer.index.distinct import distinct_sorted
 
 CHUNK = 1 << 20  # values decoded per pass: bounds the temporary arrays
 # Ranges gathered slice by slice up to this many (a read each); more are gathered by
@@ -187,18 +188,14 @@ class Stream:
             return parts[0] if len(parts) == 1 else np.concatenate(parts)
         block = packing.BLOCK
         ba, bb = lo // block, (hi - 1) // block + 1
-        nb = bb - ba
-        touched = np.repeat(ba - (np.cumsum(nb) - nb), nb) + np.arange(int(nb.sum()))
-        blocks = touched[np.concatenate(([True], touched[1:] != touched[:-1]))]
+        blocks = distinct_sorted(packing.ranges(ba, bb - ba))
         starts = self._block_starts(blocks)
         sizes = self.sizes[self.widths[blocks]]
         data = self._read_blocks(blocks, starts, sizes)
         values = packing.unpack(data, self.widths[blocks], 0, len(blocks) * block)
         # Each range's first value in the gathered blocks, then its values in a row.
         first = np.searchsorted(blocks, ba) * block + (lo - ba * block)
-        lens = hi - lo
-        at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
-        return values[at]
+        return values[packing.ranges(first, hi - lo)]
 
     def _block_starts(self, blocks: np.ndarray) -> np.ndarray:
         """Byte offset of each of *blocks* in the stream: its superblock's offset plus
@@ -206,7 +203,7 @@ class Stream:
         only)."""
         per = packing.SUPER
         sup = blocks // per
-        heads = np.unique(sup)
+        heads = distinct_sorted(sup)
         cols = heads[:, None] * per + np.arange(per)[None, :]
         widths = self.widths[np.minimum(cols, len(self.widths) - 1)]
         inner = np.cumsum(self.sizes[widths], axis=1) - self.sizes[widths]
@@ -225,10 +222,7 @@ class Stream:
             if b - a == 1 or int(ends[b - 1] - starts[a]) == int(sizes[a:b].sum()):
                 pieces.append(span)  # the stretch is all wanted bytes
                 continue
-            rel_s, rel_e = starts[a:b] - starts[a], ends[a:b] - starts[a]
-            lens = rel_e - rel_s
-            idx = np.repeat(rel_s - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
-            pieces.append(span[idx])
+            pieces.append(span[packing.ranges(starts[a:b] - starts[a], sizes[a:b])])
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
@@ -342,7 +336,7 @@ class PackedReading:
         if not (offsets and self.chars) or not len(pos):
             return pos, None, None
         start = self._start.gather(lo, hi)
-        a = int(np.asarray(lo)[np.asarray(hi) > np.asarray(lo)][0])
+        a = int(lo[np.flatnonzero(hi > lo)[0]])  # one term: one length for all
         end = start.astype(np.int64) + self._term_chars_of(a, a + 1)
         endd = self._endd.gather(lo, hi)
         end += unzigzag(endd) if self._endd.signed else endd.astype(np.int64)

@@ -126,6 +126,14 @@ def decode_width(data: np.ndarray, bits: int, n: int) -> np.ndarray:
     return data.view(f"<u{bits // 8}").astype(np.uint32)
 
 
+def ranges(first: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The indexes ``first[k] .. first[k] + lens[k] - 1`` of every range, one range after
+    another (a gather's index for many slices at once)."""
+    lens = np.asarray(lens, dtype=np.int64)
+    return np.repeat(np.asarray(first, dtype=np.int64) - (np.cumsum(lens) - lens), lens) \
+        + np.arange(int(lens.sum()))
+
+
 def unpack(data: np.ndarray, codes: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Values *lo*..*hi* (uint32) of consecutive blocks with width *codes* whose bytes
     are *data* (from the first block's first byte); *lo* and *hi* count from the first

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.index.distinct import distinct
+from indexer.index.distinct import distinct, distinct_sorted
+from indexer.index.packing import ranges
 from search_app.search.doc_sets import member, select
 
 
@@ -28,10 +29,7 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
     posting by posting): one comparison pass instead of a sort."""
     if len(a) < 2:
         return a
-    step = a[1:] != a[:-1]
-    if not (a[1:] >= a[:-1]).all():
-        return distinct(a)
-    return a[np.concatenate(([True], step))]
+    return distinct_sorted(a) if (a[1:] >= a[:-1]).all() else distinct(a)
 
 
 def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
@@ -51,7 +49,7 @@ def _phrase_docs(ps, cand: np.ndarray, slop: int) -> np.ndarray:
         lens = end - first
         docs = np.repeat(p.ids[sel], lens)
         # Index of every occurrence of the selected postings, in order.
-        at = np.repeat(first - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        at = ranges(first, lens)
         return (docs << 32) | p.pos[at].astype(np.int64)
 
     alive = cand
