@@ -97,6 +97,9 @@ class TablesFieldWriter:
                 triples = fmt.decode_characters(value)
                 b.add_words(docnum, [text] * len(triples), [p for p, _, _ in triples],
                             [s for _, s, _ in triples], [e for _, _, e in triples])
+            elif not b.grams:
+                positions = fmt.decode_positions(value)
+                b.add_words(docnum, [text] * len(positions), positions)
             else:
                 b.add_gram_positions(docnum, postings_tables.gram_key(text),
                                      fmt.decode_positions(value))

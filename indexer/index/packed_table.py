@@ -287,11 +287,11 @@ class PackedReading:
         docs, poff, *_ = self.read(t, with_values=False)
         return docs, np.diff(poff)
 
-    def read(self, t: int, with_values: bool):
+    def read(self, t: int, with_values: bool, which: str = "pse"):
         """(docs, poff, pos, start, end, (first, end)) of term *t*: docs as int64, pos,
-        start and end only *with_values* (else None); poff as int64 relative to the
-        term's first occurrence; (first, end) the term's range of occurrences, to read
-        them later (`pos`, `start` and `end` slice by occurrence)."""
+        start and end only *with_values* and named in *which* (else None); poff as int64
+        relative to the term's first occurrence; (first, end) the term's range of
+        occurrences, to read them later (`pos`, `start` and `end` slice by occurrence)."""
         pa, pb = self.tpost[t:t + 2].tolist()
         oa, ob = int(self.tocc[t]), int(self.tocc[t + 1])
         docs = self._docs.run(t, pb - pa)
@@ -301,7 +301,7 @@ class PackedReading:
         poff = np.append(heads, ob - oa).astype(np.int64)
         if not with_values:
             return docs, poff, None, None, None, (oa, ob)
-        pos, start, end = self.values(oa, ob)
+        pos, start, end = self.values(oa, ob, which)
         return docs, poff, pos, start, end, (oa, ob)
 
     def values(self, a: int, b: int, which: str = "pse"):
@@ -328,19 +328,10 @@ class PackedReading:
             end = end.astype(self._endd.dtype)
         return pos, (start.astype(self._start.dtype) if "s" in which else None), end
 
-    def gather_values(self, lo: np.ndarray, hi: np.ndarray, offsets: bool):
-        """(pos, start, end) of the occurrences in the ranges ``lo[k]:hi[k]`` of one
-        term (ascending), one range after another; start and end only with *offsets*
-        and a field that has them (else None)."""
-        pos = self._pos.gather(lo, hi).astype(self._pos.dtype, copy=False)
-        if not (offsets and self.chars) or not len(pos):
-            return pos, None, None
-        start = self._start.gather(lo, hi)
-        a = int(lo[np.flatnonzero(hi > lo)[0]])  # one term: one length for all
-        end = start.astype(np.int64) + self._term_chars_of(a, a + 1)
-        endd = self._endd.gather(lo, hi)
-        end += unzigzag(endd) if self._endd.signed else endd.astype(np.int64)
-        return pos, start.astype(self._start.dtype), end.astype(self._endd.dtype)
+    def gather_positions(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Positions of the occurrences in the ranges ``lo[k]:hi[k]`` of one term
+        (ascending), one range after another."""
+        return self._pos.gather(lo, hi).astype(self._pos.dtype, copy=False)
 
     def _term_chars_of(self, a: int, b: int):
         """Length in characters of the term of each occurrence *a*..*b* (one number

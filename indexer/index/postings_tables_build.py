@@ -50,8 +50,9 @@ class FieldBuilder:
         self.chunk_docs.append(docnum)
         self.pos_chunks.append(pos)
 
-    def add_words(self, docnum: int, words: list[str], pos, start, end) -> None:
-        """One document's word occurrences, in position order."""
+    def add_words(self, docnum: int, words: list[str], pos, start=None, end=None) -> None:
+        """One document's word occurrences, in position order (*start*, *end*: their
+        character offsets, kept only by a field that stores them)."""
         vocab = self.vocab
         for w in set(words).difference(vocab):
             vocab[w] = len(vocab)
@@ -59,8 +60,9 @@ class FieldBuilder:
                                            count=len(words)))
         self.chunk_docs.append(docnum)
         self.pos_chunks.append(np.asarray(pos, dtype=np.uint32))
-        self.span_chunks.append((np.asarray(start, dtype=np.uint32),
-                                 np.asarray(end, dtype=np.uint32)))
+        if self.chars:
+            self.span_chunks.append((np.asarray(start, dtype=np.uint32),
+                                     np.asarray(end, dtype=np.uint32)))
 
     def add_table(self, table: FieldTable, docmap: np.ndarray) -> None:
         """Every posting of *table* (a segment being merged in), documents renumbered by

@@ -1,7 +1,8 @@
 """The one index schema, and how a `Record` becomes an index document.
 
 Field roles:
-- ``title``/``body``: words (ranking, highlighting from stored character offsets);
+- ``title``/``body``: words with positions (ranking); no character offsets: snippets
+  find the query's words in the stored text (`search_app.search.snippets`);
 - ``title_exact``/``body_exact``: character bigrams (exact phrases that never miss);
 - facet fields (``agency``, ``year``, ``classification``, ``classification_l1``,
   ``doc_type``, ``validity``, ``pub_date``): sortable, so Whoosh keeps them as
@@ -114,10 +115,10 @@ def build_schema() -> Schema:
         source=ColumnID(stored=True),
         content_hash=ColumnID(stored=True),
         text_hash=ColumnID(),
-        title=TEXT(analyzer=words, stored=True, phrase=True, chars=True,
+        title=TEXT(analyzer=words, stored=True, phrase=True,
                    field_boost=TITLE_BOOST, tables="words"),
         title_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
-        body=TEXT(analyzer=words, stored=True, phrase=True, chars=True, tables="words"),
+        body=TEXT(analyzer=words, stored=True, phrase=True, tables="words"),
         body_exact=TEXT(analyzer=exact, phrase=True, tables="grams"),
         agency=ID(stored=True, sortable=True),
         agency_text=TEXT(analyzer=words, phrase=False),

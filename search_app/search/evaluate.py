@@ -111,23 +111,6 @@ class Evaluator:
             return None
         return (field, btext)
 
-    def char_spans(self, field: str, text: str, docnum: int) -> set[tuple[int, int]]:
-        """(start, end) of each place where *text* is indexed as a word or sub-word in
-        document *docnum*'s *field*, from the stored character offsets: of the cached
-        occurrences, else of this one posting's (a common word's are megabytes)."""
-        p = self.postings(field, text)
-        i = int(np.searchsorted(p.ids, docnum))
-        if i >= len(p.ids) or p.ids[i] != docnum:
-            return set()
-        if not p.has_values and p.spans and None not in p.spans:
-            p, i = _restricted(p, np.array([i]), offsets=True), 0
-        elif not p.has_values:
-            p = self.postings(field, text, with_values=True)
-        if p.start is None:
-            return set()
-        a, b = int(p.poff[i]), int(p.poff[i + 1])
-        return set(zip(p.start[a:b].tolist(), p.end[a:b].tolist(), strict=True))
-
     def field_lengths(self, field: str) -> np.ndarray | None:
         """Per-document lengths of a scorable field (None: the field has none)."""
         lengths = self.cache.lengths.get(field)

@@ -1,8 +1,9 @@
 """One term's postings over the whole index, as the search evaluator reads them: from
 each segment's numpy tables (`indexer.index.postings_tables`) or, for segments and
 fields without tables, from Whoosh's posting blocks; joined across segments into global
-document numbers; occurrences (positions, character offsets) read on demand; cached per
-index generation (`TermCache`, LRU by size)."""
+document numbers; occurrences (positions) read on demand; cached per index generation
+(`TermCache`, LRU by size). Character offsets, which older indexes store for words, are
+never read: snippets find their matches in the stored text."""
 
 from __future__ import annotations
 
@@ -19,20 +20,15 @@ TERM_CACHE_BYTES = 160 * 1024 * 1024  # posting arrays kept per index generation
 class Postings:
     """One term's postings over the whole index: global document numbers and weights,
     and (read on demand) every occurrence: posting k's occurrences are
-    ``poff[k]:poff[k+1]`` of ``pos`` (and of ``start``/``end`` for fields that store
-    character offsets)."""
+    ``poff[k]:poff[k+1]`` of ``pos``."""
 
-    __slots__ = ("ids", "weights", "poff", "pos", "start", "end", "nbytes", "spans",
-                 "scores")
+    __slots__ = ("ids", "weights", "poff", "pos", "nbytes", "spans", "scores")
 
-    def __init__(self, ids, weights, poff=None, pos=None, start=None, end=None,
-                 spans=None):
+    def __init__(self, ids, weights, poff=None, pos=None, spans=None):
         self.ids = ids
         self.weights = weights
         self.poff = poff
         self.pos = pos
-        self.start = start
-        self.end = end
         # Without occurrences: where each segment's occurrences lie in its table,
         # (table, first, end), so that a phrase adds them without reading the postings
         # again (None: a segment without tables, read again in full).
@@ -40,8 +36,7 @@ class Postings:
         # BM25F of each posting, once computed: the statistics it needs (document
         # count, field lengths) are those of the cache's index generation.
         self.scores = None
-        self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos, start, end)
-                          if a is not None)
+        self.nbytes = sum(a.nbytes for a in (ids, weights, poff, pos) if a is not None)
 
     @property
     def has_values(self) -> bool:
@@ -49,8 +44,7 @@ class Postings:
 
 
 _I64 = np.zeros(0, dtype=np.int64)
-_EMPTY = Postings(_I64, np.zeros(0, dtype=np.float32), np.zeros(1, dtype=np.int32), _I64,
-                  _I64, _I64)
+_EMPTY = Postings(_I64, np.zeros(0, dtype=np.float32), np.zeros(1, dtype=np.int32), _I64)
 
 
 def _narrow(poff: np.ndarray) -> np.ndarray:
@@ -65,21 +59,20 @@ def _read_table(table, btext: bytes, offset: int, with_values: bool):
     t = table.find(btext)
     if t < 0:
         return None
-    docs, poff, pos, start, end, span = table.read(t, with_values)
+    docs, poff, pos, _, _, span = table.read(t, with_values, "p")
     ids = docs.astype(np.int64)
     ids += offset
     weights = np.diff(poff).astype(np.float32)  # see `_narrow`
     if table.boost != 1.0:
         weights *= np.float32(table.boost)
-    # Positions and offsets stay in the table's narrow type (cached that way).
-    return ids, weights, (poff, pos, start, end), (table,) + span
+    # Positions stay in the table's narrow type (cached that way).
+    return ids, weights, (poff, pos), (table,) + span
 
 
-def _values_of(span):
-    """Positions (and offsets) of one segment's occurrences of a term."""
+def _positions_of(span):
+    """Positions of one segment's occurrences of a term."""
     table, a, b = span
-    return (table.pos[a:b], None if table.start is None else table.start[a:b],
-            None if table.end is None else table.end[a:b])
+    return table.pos[a:b]
 
 
 def _read_matcher(m, offset: int, with_values: bool, chars: bool):
@@ -112,14 +105,13 @@ def _read_matcher(m, offset: int, with_values: bool, chars: bool):
     ids_a = np.concatenate(ids) + offset if ids else np.zeros(0, dtype=np.int64)
     w_a = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
     if not with_values:
-        return ids_a, w_a, (None, None, None, None), None
+        return ids_a, w_a, (None, None), None
     flats = [np.frombuffer(v, dtype=np.uint32, offset=4).astype(np.int64) for v in values]
     step = 3 if chars else 1
     poff = np.zeros(len(flats) + 1, dtype=np.int64)
     poff[1:] = np.cumsum([len(f) // step for f in flats])
     flat = np.concatenate(flats) if flats else _I64
-    occ = (poff, flat[0::3], flat[1::3], flat[2::3]) if chars else (poff, flat, None, None)
-    return ids_a, w_a, occ, None
+    return ids_a, w_a, (poff, flat[0::step]), None
 
 
 def _cat(arrays):
@@ -127,8 +119,8 @@ def _cat(arrays):
 
 
 def _join(parts, with_values: bool) -> Postings:
-    """One term's postings from its parts: (ids, weights, (poff, pos, start, end),
-    span) per segment."""
+    """One term's postings from its parts: (ids, weights, (poff, pos), span) per
+    segment."""
     ids = _cat([p[0] for p in parts])
     ws = _cat([p[1] for p in parts])
     poffs = [p[2][0] for p in parts]
@@ -141,46 +133,32 @@ def _join(parts, with_values: bool) -> Postings:
     poff = _narrow(_cat(glob))
     if not with_values:
         return Postings(ids, ws, poff, spans=[p[3] for p in parts])
-    pos, start, end = ([p[2][k] for p in parts] for k in (1, 2, 3))
-    chars = all(x is not None for x in start)
-    return Postings(ids, ws, poff, _cat(pos), _cat(start) if chars else None,
-                    _cat(end) if chars else None)
+    return Postings(ids, ws, poff, _cat([p[2][1] for p in parts]))
 
 
-def _restricted(p: Postings, sel: np.ndarray, offsets: bool = False) -> Postings:
-    """Postings *sel* (ascending) of *p* with their positions (and with *offsets*, their
-    character offsets), decoding only the blocks of occurrences they lie in."""
+def _restricted(p: Postings, sel: np.ndarray) -> Postings:
+    """Postings *sel* (ascending) of *p* with their positions, decoding only the blocks
+    of occurrences they lie in."""
     sizes = [b - a for _, a, b in p.spans]
     first = np.concatenate(([0], np.cumsum(sizes)))  # where each segment's part starts
     starts, ends = p.poff[sel].astype(np.int64), p.poff[sel + 1].astype(np.int64)
     part = np.searchsorted(first, starts, "right") - 1
     cuts = np.searchsorted(part, np.arange(len(p.spans) + 1))
-    pos, start, end = [], [], []
+    pos = []
     for i in range(len(p.spans)):
         a, b = int(cuts[i]), int(cuts[i + 1])
         if a == b:
             continue
         table, at, _ = p.spans[i]
         shift = at - int(first[i])
-        vals = table.gather_values(starts[a:b] + shift, ends[a:b] + shift, offsets)
-        pos.append(vals[0])
-        if vals[1] is not None:
-            start.append(vals[1])
-            end.append(vals[2])
+        pos.append(table.gather_positions(starts[a:b] + shift, ends[a:b] + shift))
     poff = _narrow(np.concatenate(([0], np.cumsum(ends - starts))))
-    out = Postings(p.ids[sel], p.weights[sel], poff, _cat(pos) if pos else _I64)
-    if start:
-        out.start, out.end = _cat(start), _cat(end)
-    return out
+    return Postings(p.ids[sel], p.weights[sel], poff, _cat(pos) if pos else _I64)
 
 
 def _with_values(p: Postings) -> Postings:
     """*p* with its occurrences, read from where its spans say they lie."""
-    vals = [_values_of(span) for span in p.spans]
-    pos, start, end = ([v[k] for v in vals] for k in (0, 1, 2))
-    chars = all(x is not None for x in start)
-    out = Postings(p.ids, p.weights, p.poff, _cat(pos), _cat(start) if chars else None,
-                   _cat(end) if chars else None)
+    out = Postings(p.ids, p.weights, p.poff, _cat([_positions_of(span) for span in p.spans]))
     if p.scores is not None:
         out.scores = p.scores
         out.nbytes += p.scores.nbytes

@@ -312,24 +312,14 @@ class WhooshBackend:
              whole_words=()) -> Hit:
         d = stored_to_dict(gen.searcher.stored_fields(docnum))
         snippet_html = snippet_text = ""
-        # Where the short words are words, from the postings' stored character offsets
-        # instead of segmenting the text around each match again.
-        title_words = body_words = None
-        if rx is not None and whole_words:
-            e = gen.evaluator()
-            title_words = set().union(*(e.char_spans("title", w, docnum) for w in whole_words))
-            if with_snippet:
-                body_words = set().union(*(e.char_spans("body", w, docnum)
-                                           for w in whole_words))
         if with_snippet:
-            snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words,
-                                                    word_spans=body_words)
+            snippet_html, snippet_text = sn.snippet(d["body"], rx, whole_words=whole_words)
         return Hit(id=d["id"], title=d["title"], agency=d["agency"], pub_date=d["pub_date"],
                    written_date=d["written_date"], region=d["region"],
                    year=d["year"], classification=d["classification"], doc_type=d["doc_type"],
                    doc_no=d["doc_no"], url=d["url"], source=d["source"], score=round(score, 4),
                    snippet=snippet_html, snippet_text=snippet_text,
-                   title_html=sn.highlight(d["title"], rx, whole_words, title_words))
+                   title_html=sn.highlight(d["title"], rx, whole_words))
 
     # --- documents -----------------------------------------------------------------
 
