@@ -238,12 +238,13 @@ def test_an_index_without_a_format_number_is_refused_with_a_hint_to_rebuild(tmp_
     build_index(tmp_path / "ix", real_records()[:1])
     meta_file = store.resolve(tmp_path / "ix") / store.META_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    assert meta["index_format"] == store.INDEX_FORMAT == postings_tables.FORMAT_VERSION == 2
+    assert meta["index_format"] == store.INDEX_FORMAT == 3
+    assert postings_tables.FORMAT_VERSION == 2
     del meta["index_format"]  # as every index before format 2 was written
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(store.IndexIncompatible,
-                       match="index format 1, this version reads format 2; rebuild it with: "
-                             "gongkai index --rebuild"):
+                       match="index format 1, this version reads formats 2, 3; rebuild it "
+                             "with: gongkai index --rebuild"):
         store.open_index(tmp_path / "ix")
 
 
@@ -297,6 +298,6 @@ def test_a_rebuild_replaces_an_index_of_format_1(tmp_path):
 
     path = format_1_index(tmp_path)
     index_items(path, iter(real_records()[:2]), rebuild=True, procs=1)
-    assert json.loads((store.resolve(path) / store.META_FILE).read_text())["index_format"] == 2
+    assert json.loads((store.resolve(path) / store.META_FILE).read_text())["index_format"] == store.INDEX_FORMAT == 3
     with store.open_index(path).searcher() as s:
         assert s.doc_count() == 2

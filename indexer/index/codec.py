@@ -1,5 +1,6 @@
 """The index codec: Whoosh's W3 codec, with the large text fields' postings kept in the
-per-segment numpy tables of `indexer.index.postings_tables`.
+per-segment numpy tables of `indexer.index.postings_tables`, and stored documents in
+the dictionary-compressed column of `indexer.index.stored_docs`.
 
 Whoosh pickles the codec into every segment it writes and uses it to read that segment,
 so this class is found by import path: keep the module and class names.
@@ -20,10 +21,16 @@ from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3Segment, _lenfield
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermInfo, TermNotFound
 
-from indexer.index import postings_tables, postings_tables_build
+from indexer.index import postings_tables, postings_tables_build, stored_docs
 
 
 class GongkaiCodec(W3Codec):
+    def per_document_writer(self, storage, segment):
+        return stored_docs.DocumentsPerDocWriter(self, storage, segment)
+
+    def per_document_reader(self, storage, segment):
+        return stored_docs.DocumentsPerDocReader(storage, segment)
+
     def field_writer(self, storage, segment):
         return TablesFieldWriter(W3FieldWriter(self, storage, segment), storage, segment)
 

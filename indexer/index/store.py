@@ -35,10 +35,15 @@ from indexer.index.postings_tables import FORMAT_VERSION
 from indexer.index.schema import build_schema
 
 META_FILE = "gongkai.json"
-# The on-disk format of the postings tables (`indexer.index.postings_tables`): an index written in
-# another one is refused with a hint to rebuild, rather than read wrongly. Format 2
-# packs the tables (`indexer.index.packed_table`); format 1 kept them as plain arrays.
-INDEX_FORMAT = FORMAT_VERSION
+# The on-disk format of the index: an index written in one this version cannot read is
+# refused with a hint to rebuild, rather than read wrongly. Format 3 keeps stored
+# documents in a dictionary-compressed column (`indexer.index.stored_docs`); format 2
+# packed the postings tables (`indexer.index.packed_table`), which format 3 keeps;
+# format 1 kept them as plain arrays. Format 2 is still read (Whoosh's stored fields);
+# an update to a format-2 index marks it format 3, since its new segments are.
+INDEX_FORMAT = 3
+READABLE_FORMATS = (2, 3)
+assert FORMAT_VERSION == 2, "a new postings-tables format needs a new index format"
 # Opening an index while a writer commits can find the files it listed already replaced
 # by the next commit's; each retry sees a newer commit, so a few always suffice.
 OPEN_ATTEMPTS = 8
@@ -134,10 +139,11 @@ def check_compatible(real_dir: Path) -> None:
     meta = read_meta(real_dir)
     # An index without the number was written before there was one: format 1.
     fmt = meta.get("index_format", 1)
-    if fmt != INDEX_FORMAT:
+    if fmt not in READABLE_FORMATS:
         raise IndexIncompatible(
-            f"the index at {real_dir} is in index format {fmt}, this version reads format "
-            f"{INDEX_FORMAT}; rebuild it with: gongkai index --rebuild PATH...")
+            f"the index at {real_dir} is in index format {fmt}, this version reads formats "
+            f"{', '.join(map(str, READABLE_FORMATS))}; rebuild it with: "
+            "gongkai index --rebuild PATH...")
     want = analysis_fingerprint()
     got = {k: meta.get(k) for k in want}
     if got != want:
@@ -153,6 +159,18 @@ def open_index(index_dir: str | os.PathLike):
         raise IndexMissing(f"no index at {index_dir} (build one with: gongkai index PATH...)")
     check_compatible(real)
     return retrying(lambda: whoosh_index.open_dir(str(real), indexname=INDEX_NAME))
+
+
+def mark_current_format(real_dir: Path) -> None:
+    """Record this version's format in an index it is about to write segments into (an
+    older version must then refuse it). The meta file is replaced in one rename."""
+    meta = read_meta(real_dir)
+    if not meta or meta.get("index_format") == INDEX_FORMAT:
+        return
+    meta["index_format"] = INDEX_FORMAT
+    tmp = real_dir / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    os.replace(tmp, real_dir / META_FILE)
 
 
 def new_generation(index_dir: str | os.PathLike) -> Path:

@@ -221,6 +221,7 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
             ix = whoosh_index.open_dir(str(gen), indexname=store.INDEX_NAME)
         else:
             ix = store.open_index(index_dir)
+            store.mark_current_format(store.resolve(index_dir))
         if commit_every is not None or _COMMIT_ENV:
             every = _Every(commit_every or COMMIT_EVERY, text_bytes)
         elif gen is not None:
