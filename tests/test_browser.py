@@ -39,8 +39,16 @@ def live_server(web_backend):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+
+    def stop():
+        # Run in the server's own loop: closing its sockets from this thread raced the
+        # loop's select() ("Bad file descriptor" in the server thread).
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(stop)
     thread.join(timeout=60)
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="module")

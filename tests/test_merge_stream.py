@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_packing import random_builder
 
-from indexer.index import merge_stream, postings_tables, postings_tables_build
+from indexer.index import merge_stream, packing, postings_tables, postings_tables_build
 
 
 def segment_tables(tmp_path, name, chars, seed, docs):
@@ -43,29 +43,34 @@ def merged_file(tmp_path, name, chars, tables, stream, own_seed=None):
 def test_a_streamed_merge_writes_the_same_file_as_a_merge_in_memory(tmp_path, monkeypatch,
                                                                     chars, batch, own):
     monkeypatch.setattr(merge_stream, "BATCH_OCCURRENCES", batch)
-    a = segment_tables(tmp_path, "a", chars, 1, 40)
-    b = segment_tables(tmp_path, "b", chars, 2, 25)
-    c = segment_tables(tmp_path, "c", chars, 3, 30)
+    # Enough documents that the common words' merged runs of gaps are long ones
+    # (more than a block: `packing.pack_term_runs`).
+    sizes = (90, 60, 70)
+    a = segment_tables(tmp_path, "a", chars, 1, sizes[0])
+    b = segment_tables(tmp_path, "b", chars, 2, sizes[1])
+    c = segment_tables(tmp_path, "c", chars, 3, sizes[2])
     rng = np.random.default_rng(9)
     start = 7 if own is not None else 0  # the own documents come first
     maps, n = [], start
-    for ndocs in (40, 25, 30):
+    for ndocs in sizes:
         m = np.arange(n, n + ndocs, dtype=np.int64)
         n += ndocs
         maps.append(m)
     # Deletions: a few documents of a, all of b's first ten (terms only they had die).
-    maps[0][rng.choice(40, 6, replace=False)] = -1
+    maps[0][rng.choice(sizes[0], 6, replace=False)] = -1
     maps[1][:10] = -1
     # Deleted documents free their numbers: the others are renumbered densely.
     live = np.concatenate(maps)
     order = np.flatnonzero(live >= 0)
     dense = np.full(len(live), -1, dtype=np.int64)
     dense[order] = start + np.arange(len(order))
-    maps = np.split(dense, np.cumsum([40, 25])[:2])
+    maps = np.split(dense, np.cumsum(sizes)[:2])
     tables = list(zip((a, b, c), maps, strict=True))
     streamed = merged_file(tmp_path, "s", chars, tables, True, own)
     in_memory = merged_file(tmp_path, "m", chars, tables, False, own)
     assert streamed == in_memory
+    merged = postings_tables.SegmentTables(np.frombuffer(streamed, dtype=np.uint8)).fields["f"]
+    assert (np.asarray(merged._docs.codes) == packing.LONG_RUN).any()
 
 
 def test_a_merge_of_tables_reads_back_every_posting_of_the_live_documents(tmp_path):

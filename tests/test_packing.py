@@ -229,7 +229,7 @@ def test_a_tables_file_of_format_1_is_refused_with_a_hint_to_rebuild(tmp_path):
         postings_tables.SegmentTables(np.frombuffer(bytes(raw), dtype=np.uint8), name="old.gkp")
     message = str(info.value)
     assert "\n" not in message
-    assert "format 1" in message and "format 2" in message and "--rebuild" in message
+    assert "format 1" in message and "formats 2 and 3" in message and "--rebuild" in message
 
 
 def test_an_index_without_a_format_number_is_refused_with_a_hint_to_rebuild(tmp_path):
@@ -239,7 +239,7 @@ def test_an_index_without_a_format_number_is_refused_with_a_hint_to_rebuild(tmp_
     meta_file = store.resolve(tmp_path / "ix") / store.META_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     assert meta["index_format"] == store.INDEX_FORMAT == 3
-    assert postings_tables.FORMAT_VERSION == 2
+    assert postings_tables.FORMAT_VERSION == 3
     del meta["index_format"]  # as every index before format 2 was written
     meta_file.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(store.IndexIncompatible,
@@ -267,6 +267,52 @@ def test_runs_each_at_their_own_width_decode_one_by_one_and_all_at_once(monkeypa
         assert got.tolist() == values[bounds[r]:bounds[r + 1]].tolist()
     everything = packing.unpack_runs(packed["w"], packed["c"], offs, lens)
     assert everything.tolist() == values.tolist()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 22])
+def test_long_runs_are_cut_into_blocks_at_their_own_widths_and_decode_both_ways(monkeypatch,
+                                                                              chunk):
+    # Runs shorter than, as long as, and longer than a block (by one value, by many),
+    # mostly small gaps with one large one: a long run's blocks each take their own
+    # width, so it packs smaller than one width for the whole run.
+    monkeypatch.setattr(packing, "RUN_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    lens = np.array([0, 1, 127, 128, 129, 130, 256, 257, 1000, 5, 3000, 0, 129])
+    bounds = np.concatenate([[0], np.cumsum(lens)])
+    values = rng.integers(0, 8, int(lens.sum())).astype(np.uint64)
+    for r in range(len(lens)):
+        if lens[r]:
+            values[bounds[r] + int(rng.integers(0, lens[r]))] = int(rng.integers(2**20, 2**32))
+    packed = packing.pack_term_runs(values, lens)
+    assert (packed["c"] == packing.LONG_RUN).tolist() == (lens > packing.BLOCK).tolist()
+    offs = packed["o"].astype(np.int64)
+    for r, n in enumerate(lens.tolist()):
+        got = packing.unpack_run(packed["w"][offs[r]:offs[r + 1]], int(packed["c"][r]), n)
+        assert got.tolist() == values[bounds[r]:bounds[r + 1]].tolist()
+    everything = packing.unpack_runs(packed["w"], packed["c"], offs, lens)
+    assert everything.tolist() == values.tolist()
+    one_width = packing.pack_runs(values, bounds)
+    assert len(packed["w"]) < 0.5 * len(one_width["w"])
+
+
+@pytest.mark.parametrize("fmt", [3, 2])
+def test_terms_in_hundreds_of_documents_read_back_in_formats_3_and_2(tmp_path, monkeypatch,
+                                                                    fmt):
+    # Format 3 cuts a term's run of more than a block of gaps into blocks; format 2
+    # (still read) packed each term's gaps in one run at one width, whatever its length.
+    rng = np.random.default_rng(5)
+    words = ["政府", "信息", "公开", "年度", "报告"]
+    builders = {"body": random_builder(rng, True, 300, words, 30),
+                "body_exact": random_builder(rng, False, 300, ["政府", "信息"], 30)}
+    if fmt == 2:
+        monkeypatch.setattr(postings_tables_build, "MAGIC", b"GKPOST2\n")
+        monkeypatch.setattr(packing, "pack_term_runs", lambda values, lens: packing.pack_runs(
+            values, np.concatenate([[0], np.cumsum(lens)])))
+    expected, tables = written(tmp_path, builders)
+    for field in builders:
+        long = (np.asarray(tables[field]._docs.codes) == packing.LONG_RUN).any()
+        assert long == (fmt == 3)
+        assert_table_equals(tables[field], expected[field])
 
 
 def format_1_index(tmp_path):

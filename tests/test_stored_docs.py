@@ -145,3 +145,19 @@ def test_every_stored_field_of_a_record_reads_back_through_the_index(tmp_path,
         for name, value in doc.items():
             if name in schema_stored and name != "attachments":
                 assert stored[r.id][name] == value, (r.id, name)
+
+
+def test_a_segment_larger_than_the_sample_gets_the_full_dictionary_a_small_one_less(
+        monkeypatch, sample_records):
+    import pickle
+
+    monkeypatch.setattr(stored_docs, "DICT_BYTES", 64 * 1024)
+    docs = stored_of(sample_records)
+    small = column_bytes(list(enumerate(docs[:70])), 70)  # all of it in the sample
+    held = sum(len(pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL)) for d in docs[:70])
+    assert 0 < dictionary_length(small) <= max(stored_docs.MIN_DICT_BYTES, held // 32)
+    monkeypatch.setattr(stored_docs, "SAMPLE_BYTES", 400_000)
+    large = column_bytes(list(enumerate(docs)), len(docs))  # outgrows the sample
+    assert dictionary_length(large) > 48 * 1024
+    col = read_column(large, len(docs))
+    assert [col[i] for i in range(len(docs))] == docs

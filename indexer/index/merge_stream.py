@@ -255,7 +255,7 @@ def encode_merged(sources, places, nterms: int, chars: bool, term_chars, span: i
         gaps = gaps[rest]
         if len(gaps) and int(gaps.min()) < 0:  # pragma: no cover - merges keep order
             raise ValueError("merged postings out of document order")
-        packed = packing.pack_runs(gaps, np.concatenate([[0], np.cumsum(np.maximum(lens - 1, 0))]))
+        packed = packing.pack_term_runs(gaps, np.maximum(lens - 1, 0))
         sinks["docs.w"](packed["w"])
         run_codes.append(packed["c"])
         run_offs.append(packed["o"][:-1].astype(np.int64) + run_bytes)

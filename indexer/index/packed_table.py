@@ -5,7 +5,9 @@ Streams (each block-packed by `indexer.index.packing`, so any slice decodes on i
 
 - ``docs``: each term's first document (``docs.f``), and for its other postings the
   gap to the previous posting's document, packed in one run per term at that run's
-  own width: a term's documents are one read, one decode and one cumsum;
+  own width, a run of more than 128 gaps in blocks of 128 at their own widths
+  (`packing.pack_term_runs`, format 3): a term's documents are one read, one decode
+  and one cumsum;
 - ``first``: a bitmap over occurrences, set where a posting's occurrences begin: every
   posting's frequency (and ``poff``) at one bit per occurrence;
 - ``pos``: each occurrence's position, as it is;
@@ -86,8 +88,8 @@ def encode(built: dict, term_chars: np.ndarray | None) -> tuple[dict, dict]:
     first[np.diff(tpost) > 0] = firsts
     arrays["docs.f"] = first
     df = np.diff(tpost)
-    bounds = np.concatenate([[0], np.cumsum(np.maximum(df - 1, 0))])
-    for key, arr in packing.pack_runs(zigzag(gaps) if signed else gaps, bounds).items():
+    for key, arr in packing.pack_term_runs(zigzag(gaps) if signed else gaps,
+                                           np.maximum(df - 1, 0)).items():
         arrays[f"docs.{key}"] = arr
     streams["docs"] = {"n": int(len(docs)), "signed": signed, "dtype": "<u4", "runs": True}
     del docs, gaps

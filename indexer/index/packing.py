@@ -214,20 +214,71 @@ def pack_runs(values: np.ndarray, bounds: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def unpack_run(data: np.ndarray, code: int, n: int) -> np.ndarray:
-    """The *n* values of one run packed by `pack_runs` at width *code* (its bytes)."""
+    """The *n* values of one run packed by `pack_runs` at width *code* (its bytes), or
+    by `pack_term_runs` (code `LONG_RUN`: its blocks' width codes, then the blocks)."""
+    if code == LONG_RUN:
+        return _unpack_long(data, n)
     per = int(_PER[code])
     return decode_width(data, WIDTHS[code], -(-n // per) * per)[:n]
 
 
+# A run of more than one block, in `pack_term_runs`: its own width codes come first.
+LONG_RUN = 255
+
+
+def pack_term_runs(values: np.ndarray, lens: np.ndarray) -> dict[str, np.ndarray]:
+    """`pack_runs` of consecutive runs of *lens* values each, a run of more than `BLOCK`
+    values cut into blocks of `BLOCK`, each at its own width: its code is `LONG_RUN`,
+    and its bytes are its blocks' width codes, then the blocks (the last one only as
+    long as its values). Why: a common term's document gaps are mostly small, and one
+    large gap set the width of all of them (measured at 100,000 documents: the bigrams'
+    gaps 13% and the words' 21% smaller cut this way)."""
+    lens = np.asarray(lens, dtype=np.int64)
+    long = lens > BLOCK
+    nblocks = np.where(long, -(-lens // BLOCK), 1)
+    cb = np.concatenate([[0], np.cumsum(nblocks)])  # each run's first block
+    blens = np.full(int(cb[-1]), BLOCK, dtype=np.int64)
+    blens[cb[1:] - 1] = lens - (nblocks - 1) * BLOCK
+    packed = pack_runs(values, np.concatenate([[0], np.cumsum(blens)]))
+    data, codes, offs = packed["w"], packed["c"], packed["o"].astype(np.int64)
+    head = np.where(long, nblocks, 0)  # bytes of width codes before a long run
+    shift = np.cumsum(head)
+    run_bytes = offs[cb[1:]] - offs[cb[:-1]]
+    out = np.zeros(len(data) + int(shift[-1] if len(shift) else 0), dtype=np.uint8)
+    out[np.arange(len(data)) + np.repeat(shift, run_bytes)] = data
+    first = offs[cb[:-1]] + shift - head
+    lr = np.flatnonzero(long)
+    if len(lr):
+        out[ranges(first[lr], head[lr])] = codes[ranges(cb[lr], nblocks[lr])]
+    run_codes = codes[cb[:-1]]
+    run_codes[long] = LONG_RUN
+    return {"w": out, "c": run_codes, "o": np.append(first, len(out)).astype(np.uint64)}
+
+
+def _unpack_long(data: np.ndarray, n: int) -> np.ndarray:
+    k = -(-n // BLOCK)
+    codes = np.asarray(data[:k])
+    body = np.asarray(data[k:])
+    full = int(BLOCK_BYTES[codes].sum())
+    if len(body) < full:  # the last block is stored only as long as its values
+        body = np.concatenate([body, np.zeros(full - len(body), dtype=np.uint8)])
+    return unpack(body, codes, 0, n)
+
+
 def unpack_runs(data: np.ndarray, codes: np.ndarray, offs: np.ndarray,
                 lens: np.ndarray) -> np.ndarray:
-    """Every value of the runs packed by `pack_runs` (their bytes *data*, width codes,
-    byte offsets and lengths), in order: each width's runs decoded together."""
+    """Every value of the runs packed by `pack_runs` or `pack_term_runs` (their bytes
+    *data*, width codes, byte offsets with the end's, and lengths), in order: each
+    width's runs decoded together, long runs one by one."""
     lens = np.asarray(lens, dtype=np.int64)
     offs = np.asarray(offs, dtype=np.int64)
     out = np.zeros(int(lens.sum()), dtype=np.uint32)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    for code in np.unique(codes).tolist():
+    codes = np.asarray(codes)
+    for r in np.flatnonzero(codes == LONG_RUN).tolist():  # few runs, each many blocks
+        n = int(lens[r])
+        out[starts[r]:starts[r] + n] = _unpack_long(data[offs[r]:offs[r + 1]], n)
+    for code in np.unique(codes[codes != LONG_RUN]).tolist():
         bits = WIDTHS[code]
         runs = np.flatnonzero((codes == code) & (lens > 0))
         if bits == 0 or not len(runs):

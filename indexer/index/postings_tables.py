@@ -7,7 +7,7 @@ unpickling and decompressing blocks, most of a query's time. Here one segment's
 occurrences of a field are collected as arrays, sorted once (numpy, in C) and written
 as a compressed-sparse-row table, which a reader maps and slices without decoding.
 
-Layout of one field in one segment, format 2 (every array little-endian; plain integer
+Layout of one field in one segment, format 3 (every array little-endian; plain integer
 arrays other than ``keys`` in the narrowest unsigned type that holds their values):
 
 - term table: for bigram fields ``keys`` (int64, see `gram_key`, sorted, which is also
@@ -17,14 +17,16 @@ arrays other than ``keys`` in the narrowest unsigned type that holds their value
 - ``tpost`` and ``tocc`` (n+1 each): term t's postings are ``tpost[t]:tpost[t+1]``, its
   occurrences ``tocc[t]:tocc[t+1]``;
 - the packed streams of `indexer.index.packed_table` (document gaps within each term, a
-  bitmap marking each posting's first occurrence, positions, character starts, and
+  bitmap marking each posting's first occurrence, positions, and for a field with
+  character offsets (none since format 3's schema; older indexes' words) starts and
   ends as their difference from the term's length), each cut into blocks of 128
   values packed at their own width (`indexer.index.packing`): a term's postings, or one
   posting's occurrences, are decoded without touching any other term's.
 
-Format 1 (magic ``GKPOST1``) kept ``docs``, ``poff``, ``pos``, ``start`` and ``end`` as
-plain arrays: the whole index took 4.3 bytes per byte of text at 10,000 documents,
-2.6 in format 2; an index with such files is refused with a hint to rebuild (`indexer.index.store` checks
+Format 2 (magic ``GKPOST2``, still read) packed each term's document gaps in one run
+at one width. Format 1 (magic ``GKPOST1``) kept ``docs``, ``poff``, ``pos``, ``start``
+and ``end`` as plain arrays: the whole index took 4.3 bytes per byte of text at 10,000
+documents, 2.6 in format 2; an index with such files is refused with a hint to rebuild (`indexer.index.store` checks
 the format number in the index's meta file first).
 
 The file is ``<segment id>.gkp`` beside Whoosh's own segment files, so that Whoosh's
@@ -45,9 +47,12 @@ from indexer.index import packed_table
 from indexer.index.packed_table import DamagedIndex
 
 EXT = ".gkp"
-# Format 2: packed streams (`indexer.index.packed_table`); format 1 kept every array plain.
-FORMAT_VERSION = 2
-MAGIC = b"GKPOST2\n"
+# Format 3: long runs of document gaps in blocks (`indexer.index.packing.pack_term_runs`);
+# format 2 (still read: its runs are of one width each) packed the streams
+# (`indexer.index.packed_table`); format 1 kept every array plain.
+FORMAT_VERSION = 3
+MAGIC = b"GKPOST3\n"
+READ_MAGICS = (MAGIC, b"GKPOST2\n")
 OLD_MAGICS = {b"GKPOST1\n": 1}
 ALIGN = 64
 _NONE = 0  # second half of a one-character term's key
@@ -245,8 +250,8 @@ class SegmentTables:
         except OldFormat as exc:
             raise DamagedIndex(
                 f"index file {name} is in format {exc.args[0]}, this version reads "
-                f"format {FORMAT_VERSION}; rebuild the index with: gongkai index --rebuild "
-                "PATH...") from None
+                f"formats 2 and {FORMAT_VERSION}; rebuild the index with: gongkai index "
+                "--rebuild PATH...") from None
         except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
             raise DamagedIndex(f"damaged index file {name} ({exc}); rebuild the index "
                                "with: gongkai index --rebuild PATH...") from None
@@ -259,7 +264,7 @@ class SegmentTables:
         head = os.pread(source, 4096, 0) if is_fd else bytes(source[:4096])
         if head[:len(MAGIC)] in OLD_MAGICS:
             raise OldFormat(OLD_MAGICS[head[:len(MAGIC)]])
-        if head[:len(MAGIC)] != MAGIC:
+        if head[:len(MAGIC)] not in READ_MAGICS:
             raise ValueError("not a Gongkai postings file")
         start = len(MAGIC) + 8
         hlen = int.from_bytes(head[len(MAGIC):start], "little")

@@ -37,13 +37,13 @@ from indexer.index.schema import build_schema
 META_FILE = "gongkai.json"
 # The on-disk format of the index: an index written in one this version cannot read is
 # refused with a hint to rebuild, rather than read wrongly. Format 3 keeps stored
-# documents in a dictionary-compressed column (`indexer.index.stored_docs`); format 2
-# packed the postings tables (`indexer.index.packed_table`), which format 3 keeps;
-# format 1 kept them as plain arrays. Format 2 is still read (Whoosh's stored fields);
-# an update to a format-2 index marks it format 3, since its new segments are.
-INDEX_FORMAT = 3
+# documents in a dictionary-compressed column (`indexer.index.stored_docs`) and long
+# runs of document gaps in blocks (postings tables format 3); format 2 packed the
+# postings tables (`indexer.index.packed_table`); format 1 kept them as plain arrays.
+# Format 2 is still read; an update to a format-2 index marks it format 3, since its
+# new segments are.
+INDEX_FORMAT = FORMAT_VERSION
 READABLE_FORMATS = (2, 3)
-assert FORMAT_VERSION == 2, "a new postings-tables format needs a new index format"
 # Opening an index while a writer commits can find the files it listed already replaced
 # by the next commit's; each retry sees a newer commit, so a few always suffice.
 OPEN_ATTEMPTS = 8

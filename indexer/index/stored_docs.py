@@ -7,8 +7,9 @@ their vocabulary and boilerplate (版权所有, 发布机构, 索引号, the phr
 uses); a dictionary holds them once per segment, and each document is still one frame
 that decompresses by itself, so a results page reads ten small frames, not ten blocks.
 Measured on pickled stored fields, trained on 1,000 documents, tested on others (256 KB
-dictionary, level 3): the 2,646 real documents of the bench 0.392 (zlib) → 0.302, synthetic ones
-0.524 → 0.354; about 120 MB/s to compress, 16 µs a document to decompress.
+dictionary, level 3): the bench's 2,646 real documents 0.392 (zlib) → 0.302, its
+synthetic ones 0.524 → 0.354 (→ 0.331 with the 1 MB dictionary below); 60–120 MB/s to
+compress, 16–30 µs a document to decompress.
 
 The column's bytes: the dictionary, then one frame per document, then each document's
 end offset (uint64, little-endian; a document without stored fields has an empty frame),
@@ -31,13 +32,15 @@ NAME = "_docs"  # the column's name in a segment (Whoosh's own is "_stored")
 MAGIC = b"GKDOC1\n\x00"
 _TRAILER = struct.Struct("<QQ8s")
 LEVEL = 3  # level 6 gains 0.03 of the text and compresses four times slower
-# A dictionary of about a 32nd of the documents it is trained on, within these bounds:
-# measured on the 299 sample documents (1.8 MB), 64 KB gave 0.874 of zlib's bytes with
-# the dictionary counted, 256 KB 0.99; on 8 MB of documents, 256 KB did best.
-DICT_BYTES = 256 * 1024
+# The dictionary's size: 1 MB once a segment has outgrown the sample (measured on 8 MB
+# of the bench's documents, tested on 4,000 others: 256 KB 0.356 of their size, 1 MB
+# 0.331, training 1.3 and 2.0 s); a smaller segment, the whole of it in the sample, gets
+# a 32nd of its size (the 299 sample documents, 1.8 MB: 64 KB gave 0.874 of zlib's bytes
+# with the dictionary counted, 256 KB 0.99).
+DICT_BYTES = 1024 * 1024
 MIN_DICT_BYTES = 16 * 1024
 SAMPLE_BYTES = 8 * 1024 * 1024  # documents held back to train the dictionary on
-SAMPLE_DOCS = 2000
+SAMPLE_DOCS = 4000
 MIN_SAMPLE_DOCS = 64  # fewer documents: no dictionary (training would fail or overfit)
 
 
@@ -54,12 +57,15 @@ class DocumentsColumn(Column):
 DOCUMENTS_COLUMN = DocumentsColumn()
 
 
-def train(samples: list[bytes]) -> bytes:
-    """A dictionary for *samples*, or b"" when there are too few to train on."""
+def train(samples: list[bytes], whole: bool) -> bytes:
+    """A dictionary for a segment's first documents *samples* (*whole*: they are all of
+    it), or b"" when there are too few to train on."""
     if len(samples) < MIN_SAMPLE_DOCS:
         return b""
-    try:
+    size = DICT_BYTES
+    if whole:
         size = min(DICT_BYTES, max(MIN_DICT_BYTES, sum(map(len, samples)) // 32))
+    try:
         return zstandard.train_dictionary(size, samples, level=LEVEL).as_bytes()
     except zstandard.ZstdError:  # samples too small or too alike to make one
         return b""
@@ -86,13 +92,14 @@ class _Writer(ColumnWriter):
         if self._cctx is None:
             self._held.append((docnum, raw))
             self._held_bytes += len(raw)
-            if self._held_bytes >= SAMPLE_BYTES or len(self._held) >= SAMPLE_DOCS:
-                self._start()
+            n = len(self._held)
+            if (self._held_bytes >= SAMPLE_BYTES and n >= MIN_SAMPLE_DOCS) or n >= SAMPLE_DOCS:
+                self._start(whole=False)
             return
         self._write(docnum, raw)
 
-    def _start(self) -> None:
-        dictionary = train([raw for _, raw in self._held])
+    def _start(self, whole: bool) -> None:
+        dictionary = train([raw for _, raw in self._held], whole)
         self._dictionary_len = len(dictionary)
         self._dbfile.write(dictionary)
         self._cctx = _compressor(dictionary)
@@ -114,7 +121,7 @@ class _Writer(ColumnWriter):
 
     def finish(self, doccount: int) -> None:
         if self._cctx is None:
-            self._start()
+            self._start(whole=True)
         self._fill(doccount)
         self._dbfile.write(np.asarray(self._ends[:doccount], dtype="<u8").tobytes())
         self._dbfile.write(_TRAILER.pack(self._dictionary_len, doccount, MAGIC))
