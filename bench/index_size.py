@@ -37,7 +37,8 @@ def tables_breakdown(path: Path, out: Counter) -> None:
 
 def whoosh_breakdown(path: Path, out: Counter) -> None:
     """Bytes of each file inside a Whoosh compound segment file: one per column
-    (``_stored`` is the stored fields, ``_<field>_len`` a field's lengths), the term
+    (``_docs`` the stored documents, ``_stored`` before index format 3, ``_<field>_len``
+    a field's lengths), the term
     index (``.trm``) and the postings of the fields Whoosh keeps (``.pst``)."""
     from whoosh.filedb.compound import CompoundStorage
     from whoosh.filedb.structfile import StructFile
@@ -67,7 +68,10 @@ def main() -> None:
     ap.add_argument("index")
     ap.add_argument("--text-mb", type=float, help="MB of indexed text (title + body, UTF-8)")
     args = ap.parse_args()
-    out = breakdown(Path(args.index))
+    real = Path(os.path.realpath(args.index))
+    if not real.is_dir() or not any(f.suffix == ".seg" for f in real.iterdir()):
+        ap.exit(2, f"index_size.py: no index at {args.index}\n")
+    out = breakdown(real)
     total = sum(out.values())
     print(f"{'part':<40}{'MB':>10}{'share':>8}" + (f"{'×text':>8}" if args.text_mb else ""))
     for name, size in sorted(out.items(), key=lambda kv: -kv[1]):
