@@ -161,3 +161,54 @@ def test_a_segment_larger_than_the_sample_gets_the_full_dictionary_a_small_one_l
     assert dictionary_length(large) > 48 * 1024
     col = read_column(large, len(docs))
     assert [col[i] for i in range(len(docs))] == docs
+
+
+def test_a_dictionary_trained_on_documents_spread_over_a_merge_reads_everything_back(
+        sample_records):
+    docs = stored_of(sample_records)
+    fetched = []
+
+    def fetch(d):
+        fetched.append(d)
+        return None if d % 10 == 3 else docs[d]  # a deleted document is skipped
+
+    buf = io.BytesIO()
+    w = stored_docs.DOCUMENTS_COLUMN.writer(StructFile(buf))
+    w.train_spread(len(docs), fetch)
+    assert fetched[0] == 0 and fetched[-1] >= len(docs) - 2  # from all over, not the start
+    for i, d in enumerate(docs):
+        w.add(i, d)
+    w.finish(len(docs))
+    data = buf.getvalue()
+    assert dictionary_length(data) > 0
+    col = read_column(data, len(docs))
+    assert [col[i] for i in range(len(docs))] == docs
+
+
+def test_a_spread_sample_keeps_to_its_size_and_spreads_over_every_document(monkeypatch):
+    monkeypatch.setattr(stored_docs, "SAMPLE_DOCS", 100)
+    monkeypatch.setattr(stored_docs, "SAMPLE_BYTES", 20_000)
+    taken = []
+
+    def fetch(d):
+        taken.append(d)
+        return {"body": "政府信息公开" * 40, "n": d}  # about 750 bytes pickled
+
+    sample = stored_docs.spread_sample(10_000, fetch)
+    assert taken == list(range(0, 10_000, 100))
+    assert stored_docs.MIN_SAMPLE_DOCS <= len(sample) <= 100
+    kept = [stored_docs.pickle.loads(raw)["n"] for raw in sample]
+    assert kept[0] == 0 and kept[-1] >= 9_000
+
+
+def test_a_column_already_given_documents_keeps_its_own_sample(sample_records):
+    docs = stored_of(sample_records[:80])
+    buf = io.BytesIO()
+    w = stored_docs.DOCUMENTS_COLUMN.writer(StructFile(buf))
+    w.add(0, docs[0])
+    w.train_spread(80, lambda d: pytest.fail("no sample once documents were given"))
+    for i, d in enumerate(docs[1:], 1):
+        w.add(i, d)
+    w.finish(80)
+    col = read_column(buf.getvalue(), 80)
+    assert [col[i] for i in range(80)] == docs

@@ -17,7 +17,7 @@ from whoosh.columns import TranslatingColumnReader
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from indexer.index import faults, postings_tables
+from indexer.index import faults, postings_tables, stored_docs
 from indexer.index.codec import GongkaiCodec, is_table_field, tables_of
 from indexer.index.columns import LENGTH_OF_BYTE, length_codes, raw_values
 from indexer.index.workers import worker_died
@@ -108,6 +108,7 @@ class TablesWriter(SegmentWriter):
             return super().write_per_doc(fieldnames, reader)
         docmap = {} if reader.has_deletions() else None
         pdw = self.perdocwriter
+        self._train_documents(reader)
         for docnum, stored in reader.iter_docs():
             if docmap is not None:
                 docmap[docnum] = self.docnum
@@ -120,6 +121,16 @@ class TablesWriter(SegmentWriter):
             pdw.finish_doc()
             self.docnum += 1
         return docmap
+
+    def _train_documents(self, reader) -> None:
+        """The merged segment's stored-documents dictionary trained on documents spread
+        over the first segment merged in, not on its first documents only (which are
+        whatever was indexed first: one portal's pages, or one kind of record)."""
+        column = getattr(self.perdocwriter, "_colwriters", {}).get(stored_docs.NAME)
+        if column is None:
+            return
+        column.train_spread(reader.doc_count_all(), lambda d: None if reader.is_deleted(d)
+                            else reader.stored_fields(d))
 
     def _per_doc_plan(self, fieldnames, reader) -> list | None:
         """(name, field, lengths, column values) per field of a segment being merged."""
