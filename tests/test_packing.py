@@ -248,6 +248,16 @@ def test_an_index_without_a_format_number_is_refused_with_a_hint_to_rebuild(tmp_
         store.open_index(tmp_path / "ix")
 
 
+def assert_runs_decode_one_by_one_and_all_at_once(packed, values, lens):
+    bounds = np.concatenate([[0], np.cumsum(lens)])
+    offs = packed["o"].astype(np.int64)
+    for r, n in enumerate(lens.tolist()):
+        got = packing.unpack_run(packed["w"][offs[r]:offs[r + 1]], int(packed["c"][r]), n)
+        assert got.tolist() == values[bounds[r]:bounds[r + 1]].tolist()
+    everything = packing.unpack_runs(packed["w"], packed["c"], offs, lens)
+    assert everything.tolist() == values.tolist()
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 22])
 def test_runs_each_at_their_own_width_decode_one_by_one_and_all_at_once(monkeypatch, chunk):
     # Runs of every length (empty ones too) and bit length, packed a few values per
@@ -261,12 +271,7 @@ def test_runs_each_at_their_own_width_decode_one_by_one_and_all_at_once(monkeypa
                              for n in lens])
     values[:3] = [2**32 - 1, 0, 1]
     packed = packing.pack_runs(values, bounds)
-    offs = packed["o"].astype(np.int64)
-    for r, n in enumerate(lens.tolist()):
-        got = packing.unpack_run(packed["w"][offs[r]:offs[r + 1]], int(packed["c"][r]), n)
-        assert got.tolist() == values[bounds[r]:bounds[r + 1]].tolist()
-    everything = packing.unpack_runs(packed["w"], packed["c"], offs, lens)
-    assert everything.tolist() == values.tolist()
+    assert_runs_decode_one_by_one_and_all_at_once(packed, values, lens)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1 << 22])
@@ -285,12 +290,7 @@ def test_long_runs_are_cut_into_blocks_at_their_own_widths_and_decode_both_ways(
             values[bounds[r] + int(rng.integers(0, lens[r]))] = int(rng.integers(2**20, 2**32))
     packed = packing.pack_term_runs(values, lens)
     assert (packed["c"] == packing.LONG_RUN).tolist() == (lens > packing.BLOCK).tolist()
-    offs = packed["o"].astype(np.int64)
-    for r, n in enumerate(lens.tolist()):
-        got = packing.unpack_run(packed["w"][offs[r]:offs[r + 1]], int(packed["c"][r]), n)
-        assert got.tolist() == values[bounds[r]:bounds[r + 1]].tolist()
-    everything = packing.unpack_runs(packed["w"], packed["c"], offs, lens)
-    assert everything.tolist() == values.tolist()
+    assert_runs_decode_one_by_one_and_all_at_once(packed, values, lens)
     one_width = packing.pack_runs(values, bounds)
     assert len(packed["w"]) < 0.5 * len(one_width["w"])
 
