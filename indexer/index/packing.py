@@ -213,6 +213,10 @@ def pack_runs(values: np.ndarray, bounds: np.ndarray) -> dict[str, np.ndarray]:
     return {"w": out, "c": codes, "o": offs.astype(np.uint64)}
 
 
+# A run of more than one block, in `pack_term_runs`: its own width codes come first.
+LONG_RUN = 255
+
+
 def unpack_run(data: np.ndarray, code: int, n: int) -> np.ndarray:
     """The *n* values of one run packed by `pack_runs` at width *code* (its bytes), or
     by `pack_term_runs` (code `LONG_RUN`: its blocks' width codes, then the blocks)."""
@@ -220,10 +224,6 @@ def unpack_run(data: np.ndarray, code: int, n: int) -> np.ndarray:
         return _unpack_long(data, n)
     per = int(_PER[code])
     return decode_width(data, WIDTHS[code], -(-n // per) * per)[:n]
-
-
-# A run of more than one block, in `pack_term_runs`: its own width codes come first.
-LONG_RUN = 255
 
 
 def pack_term_runs(values: np.ndarray, lens: np.ndarray) -> dict[str, np.ndarray]:

@@ -5,7 +5,8 @@ and phrases) are looked for in ``normalize(stored text)`` and the offsets found 
 offsets in the stored text. Spaces inside a match are allowed, as the exact-phrase
 search ignores them. A short query word (民政) counts only where it is a word (not
 inside 人民政府): the few characters around such a match are segmented again, and a
-snippet checks only the matches of the fragments it shows. Markup is built from escaped pieces only: the result is HTML-safe.
+snippet checks only the matches of the fragments it shows. Markup is built from escaped
+pieces only: the result is HTML-safe.
 """
 
 from __future__ import annotations
