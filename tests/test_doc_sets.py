@@ -85,3 +85,19 @@ def test_membership_and_place_are_the_same_by_search_or_by_map(monkeypatch, cost
         assert ids[at[ok]].tolist() == probe[ok].tolist()
         assert ((at >= 0) & (at < len(ids))).all()
     assert ds.intersect_ids(np.array([1, 4, 9]), np.array([0, 4, 9, 12])).tolist() == [4, 9]
+
+
+@pytest.mark.parametrize("cost", [0, 10**9])  # always a binary search, would be a map
+def test_negative_numbers_are_found_where_they_are_and_nowhere_else(monkeypatch, cost):
+    # Phrase matching probes position keys less a term's place in the phrase: near the
+    # start of document 0 they are negative, and a map indexed by them would wrap round.
+    monkeypatch.setattr(ds, "PROBE_COST", cost)
+    monkeypatch.setattr(ds, "MEMBER_COST", cost)
+    for ids, probe in [([-2], [-2, 3]), ([-2, 5], [-3, -2, 1, 5]), ([0, 5], [-1, 0, 5]),
+                       ([-1], [-2])]:
+        ids, probe = np.array(ids, dtype=np.int64), np.array(probe, dtype=np.int64)
+        expected = np.isin(probe, ids).tolist()
+        assert ds.member(ids, probe).tolist() == expected
+        ok, at = ds.found(ids, probe)
+        assert ok.tolist() == expected
+        assert ids[at[ok]].tolist() == probe[ok].tolist()

@@ -52,13 +52,21 @@ class Hits:
 EMPTY = Hits(_IDS, _SCORES)
 
 
+def _mappable(ids: np.ndarray, probe: np.ndarray) -> bool:
+    """Whether a map indexed by number can answer: no negative numbers on either side.
+    Phrase matching probes position keys less the term's place in the phrase, which
+    are negative for a word near the start of document 0 (a negative index would wrap
+    round to the map's end: an IndexError, or a wrong answer)."""
+    return int(ids[0]) >= 0 and (not len(probe) or int(probe[0]) >= 0)
+
+
 def found(ids: np.ndarray, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each of the sorted *probe*: whether it is in the sorted *ids*, and where (the
     place is meaningless where it is not)."""
     if not len(ids):
         return np.zeros(len(probe), dtype=bool), np.zeros(len(probe), dtype=np.int64)
     top = int(ids[-1]) + 1
-    if len(probe) * PROBE_COST > top + 4 * len(ids):
+    if len(probe) * PROBE_COST > top + 4 * len(ids) and _mappable(ids, probe):
         # Many probes: a map from document number to place, written and read in one
         # pass each, instead of a binary search per probe (measured at a million
         # documents, 100,000 probes into 400,000 numbers: 0.5 ms against 2.9 ms).
@@ -77,7 +85,7 @@ def member(ids: np.ndarray, probe: np.ndarray) -> np.ndarray:
     if not len(ids):
         return np.zeros(len(probe), dtype=bool)
     top = int(ids[-1]) + 1
-    if len(probe) * MEMBER_COST > len(ids) + top // 40:
+    if len(probe) * MEMBER_COST > len(ids) + top // 40 and _mappable(ids, probe):
         # A bitmap of the numbers, a byte each (measured at a million documents:
         # 100,000 probes into 400,000 numbers, 0.5 ms against 3.4 ms searching).
         hit = np.zeros(top + 1, dtype=bool)
