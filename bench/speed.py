@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -264,6 +265,36 @@ def child(setup: str, path: str, queries_file: str) -> None:
     print(json.dumps(out))
 
 
+def build(setup: str, docs, path: Path, procs: int) -> tuple[float, float, float]:
+    """Build *setup*'s index in a process of its own: (seconds, the builder process's
+    peak RSS, its largest worker's peak RSS), in MB. getrusage's RUSAGE_CHILDREN is the
+    largest of every child ever waited for, so with both setups' workers children of
+    this process the second setup printed the first one's figure. Forked, so that
+    both start from the same corpus in memory (which both builder figures include:
+    the bench holds it; `gongkai index` streams files instead). tantivy indexes in the
+    builder's threads, ours in its workers: the two figures together compare them."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def run() -> None:
+        seconds = SETUPS[setup][0](docs, path, procs)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        send.send((seconds, peak_rss_mb(), workers))
+        send.close()
+
+    proc = ctx.Process(target=run, name=f"build-{setup}")
+    proc.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:
+        result = None
+    proc.join()
+    if result is None or proc.exitcode:
+        sys.exit(f"speed: building the {setup} index failed (exit code {proc.exitcode})")
+    return result
+
+
 def peak_rss_mb() -> float:
     """Peak RSS of this process. VmHWM starts afresh at exec; getrusage's ru_maxrss
     does not: a child started by a parent holding the corpus would report the parent's
@@ -326,16 +357,15 @@ def main() -> None:
             continue
         if path.is_symlink() or path.exists():
             subprocess.run(["rm", "-rf", str(path), str(path) + ".gens"], check=True)
-        index_s[setup] = SETUPS[setup][0](docs, path, args.procs)
+        index_s[setup], builder, workers = build(setup, docs, path, args.procs)
         size = dir_size(Path(os.path.realpath(path)))
         real = Path(os.path.realpath(path))
         segments = len(list(real.glob("*.seg"))) or len(list(real.glob("*.store")))
-        # The largest of the worker processes so far (the query children come later).
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"indexed {setup}: {index_s[setup]:.1f} s, {mb / index_s[setup]:.2f} MB/s, "
               f"{len(docs) / index_s[setup]:.0f} docs/s, index {size / 1e6:.0f} MB "
               f"({size / (mb * 1e6):.2f} bytes per byte of text), "
-              f"{segments} segments, largest worker's peak RSS {workers:.0f} MB")
+              f"{segments} segments, largest worker's peak RSS {workers:.0f} MB, "
+              f"builder process {builder:.0f} MB")
 
     results = {}
     for setup, path in paths.items():
