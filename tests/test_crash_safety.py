@@ -234,6 +234,7 @@ REBUILD = [
     ("rebuild:before-swap", 1, KILLED),
     ("rebuild:after-swap", 2, KILLED),
     ("worker:document@1", 2, FAILED),
+    ("worker:merge@1", 2, FAILED),  # the compaction's second merge, in its own process
 ]
 
 

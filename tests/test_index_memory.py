@@ -119,3 +119,63 @@ def test_the_memory_option_is_used_by_the_index_command(tmp_path, capsys, monkey
     code = main(["index", str(FIXTURES / "records_govcn_sample.jsonl"), "--index",
                  str(tmp_path / "ix"), "--procs", "1", "--memory", "1G"])
     assert code == 0 and seen == [1024]
+
+
+@pytest.mark.parametrize(("sizes", "max_segments", "ways", "groups"), [
+    # Seven segments to four in two merges: one more segment taken, the largest first
+    # to the lighter merge.
+    ([3, 1, 2, 9, 5, 4, 8], 4, 2, [[1, 2, 4], [0, 5]]),
+    ([6, 1, 1, 1, 1, 9], 4, 2, [[1, 3], [2, 4]]),
+    # A split that would leave a merge of one segment: one merge, as with one process.
+    ([10, 1, 1, 20, 20], 4, 2, [[1, 2]]),
+    ([3, 1, 2, 9], 4, 2, []),  # nothing to merge
+    ([3, 1, 2, 9, 5, 4, 8], 4, 1, [[1, 2, 0, 5]]),
+])
+def test_a_compaction_splits_its_merge_for_the_processes_it_has(sizes, max_segments, ways,
+                                                                 groups):
+    got = merge_policy.merge_groups([s * MIB for s in sizes], max_segments, 3000, ways)
+    assert got == groups
+    if len(got) > 1:
+        assert len(sizes) - sum(map(len, got)) + len(got) == max_segments
+
+
+def test_each_merge_run_at_once_keeps_within_its_share_of_the_memory():
+    fits_1500 = int((1500 - memory.MERGE_BASE_MB) * MIB / memory.MERGE_PEAK_PER_TABLE_BYTE)
+    third = fits_1500 // 3  # three of these fit half of 3000 MB
+    assert merge_policy.merge_groups([third] * 6, 2, 3000, 2) == [[0, 2, 4], [1, 3, 5]]
+    # Two of these do not fit half the setting: one merge, within the whole of it.
+    big = fits_1500 // 2 + 1
+    assert merge_policy.merge_groups([big] * 4, 2, 3000, 2) == [[0, 1, 2]]
+
+
+def test_a_compaction_in_two_processes_keeps_every_document_and_answers_alike(
+        tmp_path, monkeypatch):
+    from search_app.search import SearchRequest, open_backend
+
+    size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 16)
+    monkeypatch.setattr(merge_policy, "MAX_SEGMENTS", 3)
+    one = writer.index_items(tmp_path / "one", iter(RECORDS), rebuild=True, procs=1)
+    calls = []
+    real = merge_policy.merge_groups
+    monkeypatch.setattr(merge_policy, "merge_groups",
+                        lambda *a: calls.append(r := real(*a)) or r)
+    two = writer.index_items(tmp_path / "two", iter(RECORDS), rebuild=True, procs=2)
+    assert any(len(groups) == 2 for groups in calls), calls  # two merges ran at once
+    assert len(store.open_index(tmp_path / "two")._segments()) <= 3
+    assert one.documents == two.documents == len(RECORDS)
+    a, b = open_backend(tmp_path / "one"), open_backend(tmp_path / "two")
+    compared = 0
+    try:
+        for q in ("住房公积金", '"公积金贷款"', "通知", "规划 自然资源", '"贷款额度"'):
+            ra, rb = (x.search(SearchRequest(q=q, size=100, snippets=False)) for x in (a, b))
+            assert ra.total == rb.total > 0
+            # The same documents where all fit one page. (Not the same scores to the
+            # last digit: the two runs' workers cut the documents into other segments.)
+            if ra.total <= 100:
+                assert {h.id for h in ra.hits} == {h.id for h in rb.hits}
+                compared += 1
+        assert compared >= 1
+    finally:
+        a.close()
+        b.close()

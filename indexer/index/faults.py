@@ -41,6 +41,8 @@ POINTS = {
     "worker:document": "an analysis worker process after its N-th document",
     "worker:tables-writing": "an analysis worker's postings tables file half written",
     "parse:file": "a parsing worker process after its N-th file",
+    "worker:merge": "a merging worker process (one of a compaction's merges run at once) "
+                    "with its N-th segment read in",
 }
 _WORKER_PREFIXES = ("worker:", "parse:")
 

@@ -65,16 +65,120 @@ def bounded_merge(memory_mb: int):
     return policy
 
 
-def compact(ix, memory_mb: int) -> None:
+def merge_groups(sizes: list[int], max_segments: int, memory_mb: int,
+                 ways: int = 1) -> list[list[int]]:
+    """`merge_group`'s choice split into *ways* merges run at once, each within
+    memory_mb / ways, one more segment taken for each extra merge so that the count
+    still comes down to *max_segments*. The segments go largest first to the lighter
+    merge. A single merge where a split would leave a merge of one segment or one that
+    does not fit its share of the memory; no merge, [], where `merge_group` finds none."""
+    if ways > 1:
+        group = merge_group(sizes, max_segments - ways + 1, memory_mb)
+        parts: list[list[int]] = [[] for _ in range(ways)]
+        load = [0] * ways
+        for i in sorted(group, key=lambda i: -sizes[i]):
+            k = load.index(min(load))
+            parts[k].append(i)
+            load[k] += sizes[i]
+        if all(len(p) >= 2 and memory.merge_fits(b, memory_mb // ways)
+               for p, b in zip(parts, load, strict=True)):
+            return [sorted(p) for p in parts]
+    group = merge_group(sizes, max_segments, memory_mb)
+    return [group] if group else []
+
+
+def _merge_apart(storage, indexname, schema, segments, send) -> None:
+    """In a forked process: *segments* merged into a new segment, which is sent back
+    to the committing writer (Whoosh's multi-process writer hands its workers' segments
+    over the same way). Nothing is committed here."""
+    from whoosh.reading import SegmentReader
+
+    from indexer.index import faults
+    from indexer.index.segment_writer import TablesWriter
+
+    ix = storage.open_index(indexname)
+    w = TablesWriter(ix, _lk=False)
+    for seg in segments:
+        reader = SegmentReader(storage, schema, seg)
+        w.add_reader(reader)
+        reader.close()
+        faults.crash_point("worker:merge")
+    send.send(w._finalize_segment())
+    send.close()
+
+
+def parallel_merge(memory_mb: int, ways: int):
+    """A Whoosh merge policy: `merge_groups`' merges. One merge goes into the committing
+    writer's new segment; several run at once, each in a forked process of its own (a
+    compaction runs alone: the other cores are idle), and the writer commits their
+    segments. (Merging one of them in the writer itself would not overlap: Whoosh
+    writes the writer's segment only after the policy has returned.)"""
+    import multiprocessing
+
+    from whoosh.reading import SegmentReader
+
+    from indexer.index.workers import worker_died
+
+    def policy(writer, segments):
+        segments = list(segments)
+        sizes = [_table_bytes(writer.storage, seg) for seg in segments]
+        groups = merge_groups(sizes, MAX_SEGMENTS, memory_mb, ways)
+        taken = {i for group in groups for i in group}
+        kept = [seg for i, seg in enumerate(segments) if i not in taken]
+        if len(groups) == 1:
+            for i in groups[0]:
+                reader = SegmentReader(writer.storage, writer.schema, segments[i])
+                writer.add_reader(reader)
+                reader.close()
+            return kept
+        ctx = multiprocessing.get_context("fork")
+        apart = []
+        try:
+            for group in groups:
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_merge_apart, name="gongkai-merge", args=(
+                    writer.storage, writer.indexname, writer.schema,
+                    [segments[i] for i in group], send))
+                proc.start()
+                send.close()
+                apart.append((proc, receive))
+            merged = []
+            for proc, receive in apart:
+                try:
+                    merged.append(receive.recv())
+                except EOFError:
+                    proc.join()
+                    raise worker_died(f"a merging worker process (pid {proc.pid})",
+                                      proc.exitcode) from None
+                proc.join()
+        finally:
+            for proc, _ in apart:
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+        return kept + merged
+    return policy
+
+
+def compact(ix, memory_mb: int, procs: int = 1) -> None:
     """After a run, at most MAX_SEGMENTS segments where *memory_mb* allows: a query
     looks each term up once per segment, and Whoosh's own policy leaves about twenty at
     100,000 documents. The writer gives the whole run's memory (the setting times its
-    processes): the compaction runs alone, after the workers have ended."""
+    processes): the compaction runs alone, after the workers have ended, in *procs*
+    merges at once (at 20,000 documents, 36 segments to 4 took 23 s in one process,
+    against 50 s to index them in two)."""
     from indexer.index.segment_writer import TablesWriter
 
+    ways = max(1, procs)  # each merge at the setting's share, as each worker was
     while len(ix._segments()) > MAX_SEGMENTS:
         storage = ix.storage
         sizes = [_table_bytes(storage, seg) for seg in ix._segments()]
-        if not merge_group(sizes, MAX_SEGMENTS, memory_mb):
+        if not merge_groups(sizes, MAX_SEGMENTS, memory_mb, ways):
             return
-        TablesWriter(ix).commit(mergetype=bounded_merge(memory_mb))
+        writer = TablesWriter(ix)
+        try:
+            writer.commit(mergetype=parallel_merge(memory_mb, ways))
+        except BaseException:
+            if not writer.is_closed:  # the index keeps its last commit
+                writer.cancel()
+            raise

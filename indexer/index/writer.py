@@ -232,7 +232,7 @@ def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,
             by_id, by_text, by_source = _existing(ix)
             _write(ix, items, summary, by_id, by_text, progress, every, procs, mem,
                    merging=gen is None)
-            compact(ix, mem * max(1, procs))  # alone now: the workers' memory is free
+            compact(ix, mem * max(1, procs), procs)  # alone now: the workers' memory is free
             if prune_roots is not None:
                 summary.removed = _prune(ix, by_source, prune_roots, mem)
             with ix.searcher() as s:
