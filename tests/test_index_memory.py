@@ -179,3 +179,27 @@ def test_a_compaction_in_two_processes_keeps_every_document_and_answers_alike(
     finally:
         a.close()
         b.close()
+
+
+def test_a_merging_process_that_fails_is_one_line_and_the_index_keeps_what_it_had(
+        tmp_path, monkeypatch):
+    from indexer.index import segment_writer
+    from indexer.index.workers import WorkerDied
+
+    size = sum(len(r.body.encode()) + len(r.title.encode()) for r in RECORDS)
+    monkeypatch.setattr(memory, "text_per_process", lambda mb: size // 16)
+    monkeypatch.setattr(merge_policy, "MAX_SEGMENTS", 3)
+    ix_dir = tmp_path / "ix"
+    first = writer.index_items(ix_dir, iter(RECORDS[:50]), rebuild=True, procs=1)
+
+    def full_disk(self, reader):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(segment_writer.TablesWriter, "add_reader", full_disk)
+    with pytest.raises(WorkerDied) as caught:
+        writer.index_items(ix_dir, iter(RECORDS), rebuild=True, procs=2)
+    message = str(caught.value)
+    assert "\n" not in message and "No space left on device" in message
+    assert "keeps its last commit" in message
+    with store.open_index(ix_dir).searcher() as s:
+        assert s.doc_count() == first.documents == 50

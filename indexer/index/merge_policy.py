@@ -96,14 +96,17 @@ def _merge_apart(storage, indexname, schema, segments, send) -> None:
     from indexer.index import faults
     from indexer.index.segment_writer import TablesWriter
 
-    ix = storage.open_index(indexname)
-    w = TablesWriter(ix, _lk=False)
-    for seg in segments:
-        reader = SegmentReader(storage, schema, seg)
-        w.add_reader(reader)
-        reader.close()
-        faults.crash_point("worker:merge")
-    send.send(w._finalize_segment())
+    try:
+        ix = storage.open_index(indexname)
+        w = TablesWriter(ix, _lk=False)
+        for seg in segments:
+            reader = SegmentReader(storage, schema, seg)
+            w.add_reader(reader)
+            reader.close()
+            faults.crash_point("worker:merge")
+        send.send(("merged", w._finalize_segment()))
+    except Exception as exc:  # a full disk, say: one line for the writer, no traceback
+        send.send(("failed", f"{type(exc).__name__}: {exc}"))
     send.close()
 
 
@@ -117,7 +120,7 @@ def parallel_merge(memory_mb: int, ways: int):
 
     from whoosh.reading import SegmentReader
 
-    from indexer.index.workers import worker_died
+    from indexer.index.workers import WorkerDied, worker_died
 
     def policy(writer, segments):
         segments = list(segments)
@@ -145,12 +148,17 @@ def parallel_merge(memory_mb: int, ways: int):
             merged = []
             for proc, receive in apart:
                 try:
-                    merged.append(receive.recv())
+                    outcome, value = receive.recv()
                 except EOFError:
                     proc.join()
                     raise worker_died(f"a merging worker process (pid {proc.pid})",
                                       proc.exitcode) from None
                 proc.join()
+                if outcome == "failed":
+                    raise WorkerDied(f"a merging worker process failed ({value}); the "
+                                     f"index keeps its last commit: run the same command "
+                                     f"again to finish")
+                merged.append(value)
         finally:
             for proc, _ in apart:
                 if proc.is_alive():
