@@ -133,3 +133,22 @@ def subwords(word: str) -> tuple[tuple[str, int, int], ...]:
         out.append((piece, i, j))
         out.extend((sub, i + si, i + sj) for sub, si, sj in subwords(piece))
     return tuple(out)
+
+
+def tiling(word: str) -> list[str]:
+    """The top-level pieces of *word* (dictionary sub-words, lone characters between),
+    or [] when it has no sub-word: a three-character query word also matches its pieces
+    written in a row (`search_app.search.query_compile.word_query`)."""
+    subs = subwords(word)
+    top = [(s, i, j) for s, i, j in subs
+           if not any(i2 <= i and j <= j2 and (i2, j2) != (i, j) for _, i2, j2 in subs)]
+    if not top:
+        return []
+    top.sort(key=lambda p: p[1])
+    out, pos = [], 0
+    for s, i, j in top:
+        out.extend(word[pos:i])
+        out.append(s)
+        pos = j
+    out.extend(word[pos:])
+    return out if len(out) > 1 else []

@@ -16,7 +16,6 @@ second run gets `IndexBusy` at once (or waits, with ``wait=True``).
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import errno
 import fcntl
 import os
@@ -27,12 +26,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.incremental import plan, pruned
 from indexer.index import faults, memory, store
 from indexer.index.columns import column_values
 from indexer.index.merge_policy import bounded_merge, compact, no_merge
-from indexer.index.schema import record_to_document, text_hash
-from indexer.readers import Skipped
-from indexer.record import Record, make_id
+from indexer.index.schema import record_to_document
+from indexer.record import Record
 
 # Documents per commit: a crash loses at most this many. $GONGKAI_COMMIT_EVERY overrides
 # it (the crash-safety tests commit every few documents to kill between commits).
@@ -59,6 +58,7 @@ class IndexSummary:
     input_bytes: int = 0
     seconds: float = 0.0
     documents: int = 0  # in the index at the end
+    retries: int = 0  # writes repeated through a cluster's election (Typesense backend)
 
     @property
     def mb_per_s(self) -> float:
@@ -70,7 +70,7 @@ class IndexSummary:
             "removed": self.removed, "skipped": dict(self.skipped),
             "failures": len(self.failures), "documents": self.documents,
             "seconds": round(self.seconds, 2), "input_mb": round(self.input_bytes / 1e6, 2),
-            "mb_per_s": round(self.mb_per_s, 2),
+            "mb_per_s": round(self.mb_per_s, 2), "retries": self.retries,
         }
 
 
@@ -278,49 +278,15 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
     writer = _new_writer(ix, procs)
     pending = pending_bytes = 0
     last_report = 0.0
-    written: dict[str, str] = {}  # id → text hash of what this run wrote under it
     try:
-        for item in items:
-            if isinstance(item, Skipped):
-                summary.skipped[item.reason] += 1
-                continue
-            if not isinstance(item, Record):  # a reader failure
-                summary.failures.append(f"{item.source}: {item.error}")
-                continue
-            size = len(item.body.encode("utf-8")) + len(item.title.encode())
-            summary.input_bytes += size
-            th = text_hash(item)
-            if written.get(item.id, th) != th:
-                item = dataclasses.replace(item, id=make_id("", item.url, th))
-            if item.id in written:
-                # The same id and text again in this run: the first one stands. (Whoosh's
-                # update_document cannot replace a document added by the same writer.)
-                summary.skipped["duplicate-content"] += 1
-                continue
-            old_hash = by_id.get(item.id)
-            new_hash = item.content_hash
-            if old_hash == new_hash:
-                written[item.id] = th
-                summary.unchanged += 1
-                continue
-            twin = by_text.get(th)
-            if twin is not None and twin != item.id:
-                summary.skipped["duplicate-content"] += 1
-                continue
-            doc = record_to_document(item, new_hash, th)
-            if old_hash is None:
-                writer.add_document(**doc)
-                summary.added += 1
-            else:
+        for job in plan(items, summary, by_id, by_text):
+            doc = record_to_document(job.record, job.content_hash, job.text_hash)
+            if job.replaces:
                 writer.update_document(**doc)
-                summary.updated += 1
-            # (No by_id entry for it: every id written in this run is in `written`, which
-            # is looked at first; at a million documents the entry cost ~150 MB, which
-            # every worker forked later counts in its RSS.)
-            by_text[th] = item.id
-            written[item.id] = th
+            else:
+                writer.add_document(**doc)
             pending += 1
-            pending_bytes += size
+            pending_bytes += job.size
             if every.due(pending, pending_bytes):
                 writer.commit(mergetype=merge)
                 writer = _new_writer(ix, procs)
@@ -337,13 +303,7 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
 
 
 def _prune(ix, by_source: dict[str, list[str]], roots: Iterable[str], memory_mb: int) -> int:
-    roots = [os.path.abspath(r) for r in roots]
-    gone = []
-    for source, ids in by_source.items():
-        path = os.path.abspath(source)
-        under = any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-        if under and not os.path.exists(path):
-            gone.extend(ids)
+    gone = pruned(by_source, roots)
     if gone:
         from indexer.index.segment_writer import TablesWriter
 

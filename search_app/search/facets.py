@@ -204,9 +204,14 @@ def _selected(name: str, value: str, chosen: list[str]) -> bool:
 
 def facet(columns: Columns, name: str, docs: np.ndarray, limit: int,
           chosen: list[str]) -> Facet:
-    """Top *limit* values by count (ties: year newest first, others by value), then any
-    selected value not among them, so that a chosen filter always shows."""
-    counts = columns.counts(name, docs)
+    return facet_from_counts(name, columns.counts(name, docs), limit, chosen)
+
+
+def facet_from_counts(name: str, counts: dict[str, int], limit: int,
+                      chosen: list[str]) -> Facet:
+    """Top *limit* values of *counts* (every value's documents) by count (ties: year
+    newest first, others by value), then any selected value not among them, so that a
+    chosen filter always shows. Shared by every backend."""
     if name == "year":
         order = sorted(counts.items(), key=lambda kv: (-kv[1], -int(kv[0])))
     else:

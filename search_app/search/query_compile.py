@@ -10,7 +10,7 @@ from whoosh import query as wq
 
 from indexer.chinese.analysis import phrase_grams, words
 from indexer.chinese.normalize import is_traditional, localize_query, normalize
-from indexer.chinese.segment import subwords
+from indexer.chinese.segment import tiling
 from indexer.fields import DOC_NO_RE, normalize_doc_no
 from indexer.index.schema import classification_levels
 from search_app.search.query_parser import (
@@ -74,23 +74,6 @@ def exact_phrase(text: str, fields=("title_exact", "body_exact"), boost=1.0):
     return q
 
 
-def _tiling(word: str) -> list[str]:
-    """The top-level pieces of *word* (dictionary sub-words, lone characters between)."""
-    subs = subwords(word)
-    top = [(s, i, j) for s, i, j in subs
-           if not any(i2 <= i and j <= j2 and (i2, j2) != (i, j) for _, i2, j2 in subs)]
-    if not top:
-        return []
-    top.sort(key=lambda p: p[1])
-    out, pos = [], 0
-    for s, i, j in top:
-        out.extend(word[pos:i])
-        out.append(s)
-        pos = j
-    out.extend(word[pos:])
-    return out if len(out) > 1 else []
-
-
 def word_query(w: str, fields=("title", "body")) -> wq.Query:
     """One query word: the word itself, or its exact characters in a long word
     (≥ 4 characters: 住房公积金管理中心 cut as 住房公积金/管理中心 or 住房/公积金管理中心),
@@ -104,7 +87,7 @@ def word_query(w: str, fields=("title", "body")) -> wq.Query:
     if len(w) >= 4 and cjk:
         alts.append(exact_phrase(w, exact_fields))
     elif len(w) == 3 and cjk:
-        pieces = _tiling(w)
+        pieces = tiling(w)
         if pieces:
             in_row = [wq.Phrase(f, pieces) for f in fields]
             alts.append(wq.And([in_row[0] if len(in_row) == 1 else wq.Or(in_row),

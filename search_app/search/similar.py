@@ -98,19 +98,27 @@ def key_terms(evaluator, text: str, dfs: dict | None = None) -> list[tuple[str, 
     """The `TERMS` words of *text* that best tell its document apart, with weights in
     (0, 1]: tf·idf, divided by the largest. *dfs*: document frequencies known already
     (of this index generation), added to."""
-    n = evaluator.n
+    return choose_terms(evaluator.n, lambda words: [
+        doc_frequency(evaluator.leaves, FIELD, w) for w in words], text, dfs)
+
+
+def choose_terms(n: int, frequencies, text: str, dfs: dict | None = None
+                 ) -> list[tuple[str, float]]:
+    """`key_terms` for any backend: *n* documents, *frequencies* (words → their
+    document frequencies, in one call so that a remote engine is asked once)."""
     if not n:
         return []
     if dfs is None:
         dfs = {}
+    candidates = candidate_words(text)
+    unknown = [w for w, _ in candidates if w not in dfs]
+    if unknown:
+        if len(dfs) + len(unknown) > DF_CACHE:
+            dfs.clear()  # a new start rather than bookkeeping per lookup
+        dfs.update(zip(unknown, frequencies(unknown), strict=True))
     scored, common = [], []
-    for word, tf in candidate_words(text):
-        df = dfs.get(word)
-        if df is None:
-            df = doc_frequency(evaluator.leaves, FIELD, word)
-            if len(dfs) >= DF_CACHE:
-                dfs.clear()  # a new start rather than bookkeeping per lookup
-            dfs[word] = df
+    for word, tf in candidates:
+        df = dfs[word]
         if df < MIN_DF:
             continue
         (common if df > MAX_DF_SHARE * n else scored).append(

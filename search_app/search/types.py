@@ -141,6 +141,19 @@ class SearchResult:
         }
 
 
+def check_request(req: SearchRequest) -> None:
+    """Sort, page and size a backend accepts (QueryError otherwise), before any search."""
+    if req.sort not in SORTS:
+        raise QueryError("bad-sort", f"sort must be one of {', '.join(SORTS)}")
+    if not isinstance(req.page, int) or req.page < 1:
+        raise QueryError("bad-page", "page must be 1 or more")
+    if not isinstance(req.size, int) or not 1 <= req.size <= MAX_PAGE_SIZE:
+        raise QueryError("bad-size", f"size must be between 1 and {MAX_PAGE_SIZE}")
+    if req.page * req.size > MAX_RESULT_DEPTH:
+        raise QueryError("page-too-deep",
+                         f"only the first {MAX_RESULT_DEPTH} results can be paged through")
+
+
 class SearchBackend(Protocol):
     def search(self, request: SearchRequest) -> SearchResult: ...
 

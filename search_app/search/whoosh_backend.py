@@ -38,19 +38,18 @@ from indexer.index.postings_tables import DamagedIndex
 from indexer.index.schema import stored_to_dict
 from search_app.search import evaluate as ev
 from search_app.search import facets as facetlib
-from search_app.search import similar
+from search_app.search import similar, suggest
 from search_app.search import snippets as sn
 from search_app.search.query_compile import Compiled, combine, compile_query
 from search_app.search.term_postings import TermCache
 from search_app.search.types import (
     FACETS,
     MAX_PAGE_SIZE,
-    MAX_RESULT_DEPTH,
-    SORTS,
     Hit,
     QueryError,
     SearchRequest,
     SearchResult,
+    check_request,
 )
 
 CHECK_EVERY = 0.5  # seconds between checks that the index changed on disk
@@ -245,7 +244,7 @@ class WhooshBackend:
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        _check_request(request)
+        check_request(request)
         filters = facetlib.clean_filters(request.filters)
         limit = min(max(0, int(request.facet_limit)), MAX_FACET_LIMIT)
         key = (" ".join((request.q or "").split()), tuple(sorted(
@@ -385,18 +384,6 @@ class WhooshBackend:
 
 # --- helpers ---------------------------------------------------------------------------
 
-def _check_request(req: SearchRequest) -> None:
-    if req.sort not in SORTS:
-        raise QueryError("bad-sort", f"sort must be one of {', '.join(SORTS)}")
-    if not isinstance(req.page, int) or req.page < 1:
-        raise QueryError("bad-page", "page must be 1 or more")
-    if not isinstance(req.size, int) or not 1 <= req.size <= MAX_PAGE_SIZE:
-        raise QueryError("bad-size", f"size must be between 1 and {MAX_PAGE_SIZE}")
-    if req.page * req.size > MAX_RESULT_DEPTH:
-        raise QueryError("page-too-deep",
-                         f"only the first {MAX_RESULT_DEPTH} results can be paged through")
-
-
 def _ranked(gen, comp: Compiled, scoring, docs: np.ndarray, start: int, end: int
             ) -> tuple[list[int], list[float]]:
     """docs[start:end] in relevance order. Bonus clauses on titles are cheap (titles are
@@ -457,38 +444,24 @@ def _relax(gen, comp: Compiled, masks) -> tuple[np.ndarray | None, wq.Query | No
     return None, None
 
 
-def _request_dict(req: SearchRequest, q: str, filters: dict) -> dict:
-    return {"q": q, "filters": filters, "sort": req.sort, "page": 1, "size": req.size}
-
-
 def _suggestions(gen, req: SearchRequest, comp: Compiled, filters, masks) -> list[dict]:
-    """Ways out of an empty result: drop one filter, or drop one word; each with the
-    number of results it would give (only those that give some)."""
+    """Ways out of an empty result (`suggest`), each with the number of results it
+    would give."""
     out = []
     qmask = gen.mask(comp.query)
-    for name, values in filters.items():
-        for v in values:
-            rest = {k: [x for x in vs if not (k == name and x == v)] for k, vs in filters.items()}
-            rest = {k: vs for k, vs in rest.items() if vs}
-            others = facetlib.filter_masks(gen.columns, rest)
-            n = int(facetlib.combine(others.values(), qmask).sum())
-            if n:
-                out.append({"label": f"去掉筛选 {name}: {v}", "count": n,
-                            "request": _request_dict(req, req.q, rest)})
+    for name, v, rest in suggest.filter_choices(filters):
+        others = facetlib.filter_masks(gen.columns, rest)
+        n = int(facetlib.combine(others.values(), qmask).sum())
+        out.append(suggest.drop_filter(req, name, v, rest, n))
     if len(comp.units) >= 2 and not comp.rest:
         # One mask per word, then "every word but i" from the per-document count: linear
         # in the number of words (re-evaluating each n-1 word query was quadratic, seconds
         # for a 64-word query).
         units = [gen.mask(uq) for _, uq in comp.units]
         counts = np.sum(units, axis=0, dtype=np.int32)
-        total_units = len(units)
-        for i, (label, _) in enumerate(comp.units):
-            all_but_i = (counts - units[i]) == total_units - 1
-            m = facetlib.combine(masks.values(), all_but_i)
-            n = int(m.sum())
-            if n:
-                q = " ".join(lab for j, (lab, _) in enumerate(comp.units) if j != i)
-                out.append({"label": f"去掉“{label}”", "count": n,
-                            "request": _request_dict(req, q, filters)})
-    out.sort(key=lambda s: -s["count"])
-    return out[:6]
+        labels = [label for label, _ in comp.units]
+        for i in range(len(units)):
+            all_but_i = (counts - units[i]) == len(units) - 1
+            n = int(facetlib.combine(masks.values(), all_but_i).sum())
+            out.append(suggest.drop_word(req, labels, i, filters, n))
+    return suggest.best(out)
