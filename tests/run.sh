@@ -14,6 +14,6 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "no
     fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+python3 -m pip install -q --disable-pip-version-check -e '.[test,bench,typesense]'
 python3 -m ruff check indexer search_app tests bench
 python3 -m pytest -q "$@"
