@@ -8,7 +8,9 @@ def create_app(config: dict | None = None):
     """The Flask app (application factory: nothing is created or read at import).
 
     Config keys (besides Flask's own):
-    - ``INDEX_DIR``: the index to serve (default: ``search_app.search.default_index_dir()``);
+    - ``INDEX_DIR``: the index to serve, a directory or a ``typesense://`` backend URL
+      (default: ``search_app.search.default_location()``: $GONGKAI_BACKEND, else the
+      index directory);
     - ``BACKEND``: a ready `SearchBackend` to use instead (the caller keeps ownership);
     - ``EXPORT_MAX_ROWS``: cap on CSV export rows (5,000);
     - ``RATELIMIT_*``: see ``search_app.web.ratelimit.RATE_DEFAULTS``;
@@ -30,9 +32,9 @@ def create_app(config: dict | None = None):
     if config:
         app.config.update(config)
     if app.config["INDEX_DIR"] is None and app.config["BACKEND"] is None:
-        from search_app.search import default_index_dir
+        from search_app.search import default_location
 
-        app.config["INDEX_DIR"] = default_index_dir()
+        app.config["INDEX_DIR"] = default_location()
 
     app.json.ensure_ascii = False  # journalists read the JSON; keep Chinese readable
     app.json.sort_keys = False  # keep the contract's field order

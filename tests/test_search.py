@@ -101,9 +101,19 @@ def facet_value(r: Record, name: str):
     return r.validity.strip()
 
 
-@pytest.fixture(scope="module")
-def backend():
-    b = open_backend(index_dir("single"))
+@pytest.fixture(scope="module", params=["embedded", "typesense"])
+def backend(request):
+    """Every test of this module runs on both backends: the embedded index, and the same
+    records in a collection of the session's 3-node Typesense cluster."""
+    if request.param == "embedded":
+        b = open_backend(index_dir("single"))
+    else:
+        from indexer.typesense.writer import index_items_typesense
+
+        cluster = request.getfixturevalue("typesense_cluster")
+        url = cluster.url.rsplit("/", 1)[0] + "/search_tests"
+        index_items_typesense(url, RECORDS, rebuild=True)
+        b = open_backend(url)
     yield b
     b.close()
 

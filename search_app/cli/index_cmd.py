@@ -7,7 +7,7 @@ import json
 import sys
 import time
 
-from search_app.cli import CliError
+from search_app.cli import CliError, backend_opt
 
 
 def register(sub) -> None:
@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--wait", action="store_true",
                    help="wait for another indexer to finish instead of exiting")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    backend_opt.add_argument(p)
     p.set_defaults(func=run)
 
 
@@ -88,6 +89,9 @@ def run(args) -> int:
     from indexer.index.workers import WorkerDied
     from indexer.index.writer import IndexBusy, index_paths
 
+    url = backend_opt.backend_url(args)
+    if url is not None:
+        return _run_typesense(args, url)
     index_dir = args.index or store.default_index_dir()
     progress = Progress()
     try:
@@ -108,4 +112,35 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary.to_dict() | {"index": str(index_dir)}, ensure_ascii=False))
     print_summary(summary, index_dir)
+    return 1 if summary.failures else 0
+
+
+def _run_typesense(args, url: str) -> int:
+    """``gongkai index --backend URL``: the same run into a Typesense collection."""
+    from indexer.typesense.connection import ClusterUnavailable, parse_url
+    from indexer.typesense.writer import CollectionMismatch, index_paths_typesense
+
+    shown = parse_url(url).display
+    progress = Progress()
+    try:
+        summary = index_paths_typesense(url, args.paths, field_map=parse_map(args.map),
+                                        procs=args.procs, prune=args.prune,
+                                        rebuild=args.rebuild, progress=progress)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc).strip("'\"")) from None
+    except (ValueError, CollectionMismatch) as exc:
+        raise CliError(str(exc)) from None
+    except ClusterUnavailable as exc:  # the cluster, not the command line: exit 1
+        print(f"gongkai: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.done()
+    for failure in summary.failures:
+        print(f"{failure}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.to_dict() | {"index": shown}, ensure_ascii=False))
+    print_summary(summary, shown)
+    if summary.retries:
+        print(f"  {summary.retries} writes repeated while the cluster elected a leader",
+              file=sys.stderr)
     return 1 if summary.failures else 0

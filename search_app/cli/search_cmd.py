@@ -7,7 +7,7 @@ import json
 import sys
 import unicodedata
 
-from search_app.cli import CliError
+from search_app.cli import CliError, backend_opt
 
 
 def register(subparsers) -> None:
@@ -31,12 +31,18 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON result envelope")
     p.add_argument("--index", metavar="DIR", help="index directory (default: $GONGKAI_INDEX "
                                                   "or index_data/index)")
+    backend_opt.add_argument(p)
     p.set_defaults(func=run)
 
 
-def open_or_fail(index: str | None):
+def open_or_fail(index: str | None, args=None):
+    """The backend the command asked for (``--backend``/``$GONGKAI_BACKEND``, else the
+    index directory), or a one-line error."""
     from search_app.search import default_index_dir, open_backend
 
+    url = backend_opt.backend_url(args) if args is not None else None
+    if url is not None:
+        return backend_opt.open_url(url)
     path = index or default_index_dir()
     try:
         return open_backend(path)
@@ -96,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                if v}
     request = SearchRequest(q=" ".join(args.query), filters=filters, sort=args.sort,
                             page=args.page, size=args.limit)
-    backend = open_or_fail(args.index)
+    backend = open_or_fail(args.index, args)
     try:
         result = backend.search(request)
     except QueryError as exc:

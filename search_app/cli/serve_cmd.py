@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from search_app.cli import CliError
+from search_app.cli import CliError, backend_opt
 from search_app.web.ratelimit import RATE_DEFAULTS
 
 
@@ -37,6 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("--trust-proxy", type=int, default=0, metavar="N",
                    help="how many reverse proxies in front of this server to trust for "
                         "X-Forwarded-For/-Proto/-Host (default: 0, headers ignored)")
+    backend_opt.add_argument(p)
     p.set_defaults(func=run)
 
 
@@ -117,23 +118,31 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--trust-proxy must be 0-10, got {args.trust_proxy}")
     from search_app.search import default_index_dir
 
-    index_dir = Path(args.index) if args.index else Path(default_index_dir())
-    ensure_index(index_dir, default=not args.index)
+    url = backend_opt.backend_url(args)
+    if url is not None:
+        from indexer.typesense.connection import parse_url
 
+        backend, shown = backend_opt.open_url(url), parse_url(url).display
+        index_dir = Path(default_index_dir())  # not read: the backend is handed in
+    else:
+        index_dir = Path(args.index) if args.index else Path(default_index_dir())
+        ensure_index(index_dir, default=not args.index)
+        shown = str(index_dir)
     import waitress
 
     from search_app import create_app
     from search_app.search import open_backend
 
-    # Opened here rather than on the first request, so that an index that cannot be
-    # served (built with other analysis settings, damaged) stops the command with the
-    # reason instead of answering 503 to everyone.
-    try:
-        backend = open_backend(index_dir)
-    except Exception as exc:
-        raise CliError(f"cannot open the index at {index_dir}: {exc}") from exc
+    if url is None:
+        # Opened here rather than on the first request, so that an index that cannot be
+        # served (built with other analysis settings, damaged) stops the command with the
+        # reason instead of answering 503 to everyone.
+        try:
+            backend = open_backend(index_dir)
+        except Exception as exc:
+            raise CliError(f"cannot open the index at {index_dir}: {exc}") from exc
     app = create_app({"INDEX_DIR": str(index_dir), "BACKEND": backend} | app_config(args))
-    print(f"gongkai: serving {index_dir} on http://{args.host}:{args.port}/ "
+    print(f"gongkai: serving {shown} on http://{args.host}:{args.port}/ "
           f"({args.threads} threads; Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         # With no proxy trusted, waitress drops X-Forwarded-* so no client can pick its

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from search_app.cli import backend_opt
 from search_app.cli.search_cmd import open_or_fail
 
 SHOWN = 10  # facet values per facet in the readable form
@@ -17,11 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--index", metavar="DIR", help="index directory (default: $GONGKAI_INDEX "
                                                   "or index_data/index)")
+    backend_opt.add_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    backend = open_or_fail(args.index)
+    backend = open_or_fail(args.index, args)
     try:
         stats = backend.stats()
     finally:
@@ -30,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(stats, ensure_ascii=False) + "\n")
         return 0
     lines = [f"documents: {stats['documents']}"]
+    if stats.get("backend"):
+        lines.append(f"backend: {stats['backend']}")
     if stats.get("last_modified"):
         lines.append(f"last modified: {stats['last_modified']}")
     for name, values in stats["facets"].items():

@@ -1,5 +1,7 @@
-"""Search over the index: the backend-neutral types, and `open_backend` for the Whoosh
-backend (imported on first use, so importing this package does not load Whoosh)."""
+"""Search over the index: the backend-neutral types, and `open_backend` for either
+backend: the embedded Whoosh index (a directory) or a Typesense cluster (a
+``typesense://`` URL). Backends are imported on first use, so importing this package
+loads neither."""
 
 from __future__ import annotations
 
@@ -26,8 +28,20 @@ from search_app.search.types import (
 __all__ = [
     "FACETS", "FILTERS", "MAX_PAGE_SIZE", "MAX_QUERY_CHARS", "MAX_QUERY_TERMS",
     "MAX_RESULT_DEPTH", "SORTS", "Facet", "FacetValue", "Hit", "QueryError", "SearchBackend",
-    "SearchRequest", "SearchResult", "default_index_dir", "open_backend",
+    "SearchRequest", "SearchResult", "default_index_dir", "default_location",
+    "is_backend_url", "open_backend",
 ]
+
+
+def default_location() -> str:
+    """``$GONGKAI_BACKEND`` (a backend URL), else `default_index_dir()`."""
+    return os.environ.get("GONGKAI_BACKEND") or str(default_index_dir())
+
+
+def is_backend_url(location) -> bool:
+    """A ``typesense://`` (or ``typesenses://``) URL rather than an index directory."""
+    return isinstance(location, str) and location.split("://", 1)[0] in (
+        "typesense", "typesenses")
 
 
 def default_index_dir() -> Path:
@@ -35,9 +49,17 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("GONGKAI_INDEX") or "index_data/index")
 
 
-def open_backend(index_dir: str | os.PathLike | None = None):
-    """A `WhooshBackend` over *index_dir* (default: `default_index_dir()`); raises
-    FileNotFoundError (``IndexMissing``) when there is no index there."""
+def open_backend(location: str | os.PathLike | None = None):
+    """The backend at *location*: a `TypesenseBackend` for a ``typesense://`` URL, else a
+    `WhooshBackend` over that directory (default: `default_location()`). Raises
+    FileNotFoundError (``IndexMissing``) when there is no index there, ValueError
+    (``BackendURLError``) for a URL that cannot be used."""
+    if location is None:
+        location = default_location()
+    if is_backend_url(location):
+        from search_app.search.typesense_backend import TypesenseBackend
+
+        return TypesenseBackend(str(location))
     from search_app.search.whoosh_backend import WhooshBackend
 
-    return WhooshBackend(index_dir if index_dir is not None else default_index_dir())
+    return WhooshBackend(location)

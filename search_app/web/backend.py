@@ -31,6 +31,10 @@ class IndexUnavailable(Exception):
 
 class BackendHolder:
     def __init__(self, index_dir: str | Path, backend: SearchBackend | None = None):
+        from search_app.search import is_backend_url
+
+        # A backend URL (typesense://...) is kept as it is; anything else is a directory.
+        self.url = str(index_dir) if is_backend_url(str(index_dir)) else None
         self.index_dir = Path(index_dir)
         self._backend = backend
         # A backend handed in through config belongs to the caller (tests share one
@@ -47,7 +51,8 @@ class BackendHolder:
             if self._backend is None:
                 now = time.monotonic()
                 if self._failed_at is not None and now - self._failed_at < RETRY_SECONDS:
-                    raise IndexUnavailable(f"no usable index at {self.index_dir}")
+                    where = "the search cluster" if self.url else self.index_dir
+                    raise IndexUnavailable(f"no usable index at {where}")
                 try:
                     self._backend = self._open()
                 except IndexUnavailable:
@@ -57,10 +62,16 @@ class BackendHolder:
             return self._backend
 
     def _open(self) -> SearchBackend:
-        if not self.index_dir.is_dir() or not any(self.index_dir.iterdir()):
-            raise IndexUnavailable(f"no index at {self.index_dir}")
         from search_app.search import open_backend  # imported late: nothing at import
 
+        if self.url is not None:
+            try:
+                return open_backend(self.url)
+            except Exception as exc:  # a cluster that does not answer: 503, retried later
+                log.warning("could not open the backend %s: %s", self.url.split("@")[-1], exc)
+                raise IndexUnavailable("the search cluster does not answer") from exc
+        if not self.index_dir.is_dir() or not any(self.index_dir.iterdir()):
+            raise IndexUnavailable(f"no index at {self.index_dir}")
         try:
             return open_backend(self.index_dir)
         except Exception as exc:  # any failure to open is "not available", not a 500

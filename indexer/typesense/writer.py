@@ -1,0 +1,235 @@
+"""Writing records into a Typesense collection, with the embedded index's semantics.
+
+- Incremental by id and content hash, duplicates and ``--prune`` as in
+  `indexer.incremental` (shared with the embedded writer); what the collection holds is
+  read back with an export of ids and hashes.
+- The URL's collection name is an *alias*. A first run, or ``--rebuild``, writes a new
+  collection (``NAME_<time>``) and points the alias at it only when it is complete; the
+  old collection is then dropped. Searches see the old collection until the swap.
+- Documents go in batches of BATCH as upserts by id: an import repeated after a failure
+  (a leader killed mid-batch) writes nothing twice. Failures that the cluster reports per
+  document during an election are retried with the rest (`connection.retrying`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+
+from indexer.incremental import plan, pruned
+from indexer.index.writer import IndexSummary
+from indexer.typesense import connection
+from indexer.typesense.documents import DOCUMENT_VERSION, collection_schema, record_to_ts
+
+BATCH = 200  # documents per import request
+# Beside the alias, a small collection NAME__meta holds one document per collection
+# written: its document format version and when it was built.
+META_SUFFIX = "__meta"
+
+
+class CollectionMismatch(RuntimeError):
+    """The collection was written by another version of the document format."""
+
+
+def _alias_target(ts, name: str, log) -> str | None:
+    from typesense import exceptions as tx
+
+    try:
+        got = connection.retrying(lambda: ts.aliases[name].retrieve(), "reading an alias", log)
+    except tx.ObjectNotFound:
+        return None
+    return got["collection_name"]
+
+
+def _existing(ts, collection: str, log):
+    """id → content hash, text hash → id, source → ids of *collection* (an export)."""
+    by_id: dict[str, str] = {}
+    by_text: dict[str, str] = {}
+    by_source: dict[str, list[str]] = {}
+    raw = connection.retrying(lambda: ts.collections[collection].documents.export(
+        {"include_fields": "id,content_hash,text_hash,source"}), "an export", log)
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        by_id[d["id"]] = d.get("content_hash", "")
+        by_text[d.get("text_hash", "")] = d["id"]
+        by_source.setdefault(d.get("source", "").split("#", 1)[0], []).append(d["id"])
+    return by_id, by_text, by_source
+
+
+def _record_version(ts, alias: str, collection: str, log) -> None:
+    from typesense import exceptions as tx
+
+    meta = alias + META_SUFFIX
+    with contextlib.suppress(tx.ObjectAlreadyExists):
+        connection.retrying(lambda: ts.collections.create({
+            "name": meta, "fields": [{"name": "version", "type": "int32"}]}),
+            "creating a collection", log)
+    _import(ts, meta, [{"id": collection, "version": DOCUMENT_VERSION,
+                        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}], log)
+
+
+def collection_info(ts, alias: str, collection: str, log=None) -> dict:
+    """The meta document of *collection* ({} when there is none)."""
+    from typesense import exceptions as tx
+
+    try:
+        return connection.retrying(
+            lambda: ts.collections[alias + META_SUFFIX].documents[collection].retrieve(),
+            "a read", log)
+    except tx.ObjectNotFound:
+        return {}
+
+
+def _check_version(ts, alias: str, collection: str, log) -> None:
+    meta = collection_info(ts, alias, collection, log)
+    if meta.get("version") != DOCUMENT_VERSION:
+        raise CollectionMismatch(
+            f"collection {collection} was written by another version of Gongkai "
+            f"(format {meta.get('version')}, this one writes {DOCUMENT_VERSION}); "
+            "rebuild it with --rebuild")
+
+
+def _import(ts, collection: str, docs: list[dict], log) -> None:
+    """Upsert *docs*, again and again for those the cluster refused, until all are in."""
+    pending = docs
+    deadline = time.monotonic() + connection.RETRY_FOR
+    while pending:
+        results = connection.retrying(
+            lambda p=pending: ts.collections[collection].documents.import_(
+                p, {"action": "upsert"}), "an import", log)
+        failed = [d for d, r in zip(pending, results, strict=True) if not r.get("success")]
+        if not failed:
+            return
+        errors = {r.get("error", "") for r in results if not r.get("success")}
+        if time.monotonic() > deadline or not all(_transient_text(e) for e in errors):
+            raise connection.ClusterUnavailable(
+                f"Typesense refused {len(failed)} documents: {sorted(errors)[0][:200]}")
+        log.retries += 1
+        time.sleep(0.5)
+        pending = failed
+
+
+def _transient_text(error: str) -> bool:
+    # Per-document errors seen while a leader is being elected or a node lags behind.
+    return any(s in error.lower() for s in ("not a leader", "leader", "timed out", "lag",
+                                              "unavailable", "could not", "500"))
+
+
+REPLICATION_WAIT = 60.0  # seconds the end of a run waits for every node to catch up
+
+
+def _wait_replicated(target, alias: str, documents: int) -> None:
+    """Wait until every node that answers serves *alias* with *documents* documents: a
+    write is acknowledged once a majority has it, and a follower may answer a read
+    before it has applied the last ones (a search right after a run could miss them)."""
+    from typesense import exceptions as tx
+
+    deadline = time.monotonic() + REPLICATION_WAIT
+    for node in target.nodes:
+        one = connection.client(connection.Target(target.api_key, (node,), target.collection,
+                                                  target.protocol), timeout=5.0)
+        while time.monotonic() < deadline:
+            try:
+                if int(one.collections[alias].retrieve()["num_documents"]) == documents:
+                    break
+            except tx.ObjectNotFound:
+                pass
+            except Exception as exc:  # noqa: BLE001 - a node that is down is not waited for
+                if connection.transient(exc):
+                    break
+                raise
+            time.sleep(0.1)
+
+
+def index_items_typesense(url: str, items: Iterable, *, rebuild: bool = False,
+                          prune_roots: Iterable[str] | None = None,
+                          progress: Callable[[IndexSummary], None] | None = None,
+                          batch: int = BATCH) -> IndexSummary:
+    """Index what a reader pipeline yields into the collection of backend *url*; the
+    summary has the embedded writer's fields plus ``retries`` (writes repeated through
+    elections or a node's death)."""
+    target = connection.parse_url(url)
+    ts = connection.client(target, timeout=30.0)
+    log = connection.RetryLog()
+    summary = IndexSummary()
+    start = time.perf_counter()
+    alias = target.collection
+    current = _alias_target(ts, alias, log)
+    fresh = rebuild or current is None
+    if fresh:
+        collection = f"{alias}_{time.strftime('%Y%m%d%H%M%S')}_{int(time.time() * 1000) % 1000:03d}"
+        connection.retrying(lambda: ts.collections.create(collection_schema(collection)),
+                            "creating a collection", log)
+        by_id, by_text, by_source = {}, {}, {}
+    else:
+        collection = current
+        _check_version(ts, alias, collection, log)
+        by_id, by_text, by_source = _existing(ts, collection, log)
+    try:
+        buf: list[dict] = []
+        last = 0.0
+        for job in plan(items, summary, by_id, by_text):
+            buf.append(record_to_ts(job.record, job.content_hash, job.text_hash))
+            if len(buf) >= batch:
+                _import(ts, collection, buf, log)
+                buf = []
+            now = time.perf_counter()
+            if progress and now - last > 0.5:
+                last = now
+                progress(summary)
+        if buf:
+            _import(ts, collection, buf, log)
+        if prune_roots is not None and not fresh:
+            gone = pruned(by_source, prune_roots)
+            for i in range(0, len(gone), batch):
+                ids = ",".join(f"`{d}`" for d in gone[i:i + batch])
+                connection.retrying(lambda ids=ids: ts.collections[collection].documents.delete(
+                    {"filter_by": f"id:=[{ids}]"}), "a delete", log)
+            summary.removed = len(gone)
+        _record_version(ts, alias, collection, log)
+    except BaseException:
+        if fresh:  # a collection nobody points at yet
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                ts.collections[collection].delete()
+        raise
+    if fresh:
+        connection.retrying(lambda: ts.aliases.upsert(alias, {"collection_name": collection}),
+                            "moving the alias", log)
+        if current is not None and current != collection:
+            try:
+                connection.retrying(lambda: ts.collections[current].delete(),
+                                    "dropping the old collection", log)
+                ts.collections[alias + META_SUFFIX].documents[current].delete()
+            except Exception:  # noqa: BLE001 - a leftover collection is harmless
+                pass
+    info = connection.retrying(lambda: ts.collections[collection].retrieve(), "a read", log)
+    summary.documents = int(info["num_documents"])
+    _wait_replicated(target, alias, summary.documents)
+    summary.seconds = time.perf_counter() - start
+    summary.retries = log.retries
+    return summary
+
+
+def index_paths_typesense(url: str, paths, *, field_map: dict | None = None,
+                          procs: int | None = None, prune: bool = False,
+                          **kwargs) -> IndexSummary:
+    """`indexer.index.writer.index_paths` into a Typesense collection: every document
+    under *paths*, parsed in *procs* workers. FileNotFoundError (a missing path) and
+    ValueError (a bad field map or URL) are raised before the cluster is touched."""
+    from indexer.index.pipeline import default_procs, parsed_items
+    from indexer.ingest import iter_files
+    from indexer.readers.structured import check_field_map
+
+    paths = [str(p) for p in paths]
+    check_field_map(field_map)
+    connection.parse_url(url)
+    input_bytes = sum(f.stat().st_size for f in iter_files(paths))
+    items = parsed_items(paths, field_map, procs=procs or default_procs())
+    summary = index_items_typesense(url, items, prune_roots=paths if prune else None,
+                                    **kwargs)
+    summary.input_bytes = input_bytes
+    return summary
