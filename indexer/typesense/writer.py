@@ -122,19 +122,23 @@ def _transient_text(error: str) -> bool:
 REPLICATION_WAIT = 60.0  # seconds the end of a run waits for every node to catch up
 
 
-def _wait_replicated(target, alias: str, documents: int) -> None:
+def _wait_replicated(target, alias: str, documents: int) -> int:
     """Wait until every node that answers serves *alias* with *documents* documents: a
     write is acknowledged once a majority has it, and a follower may answer a read
-    before it has applied the last ones (a search right after a run could miss them)."""
+    before it has applied the last ones (a search right after a run could miss them,
+    and a count read there is short). The count the nodes reached, lowest first."""
     from typesense import exceptions as tx
 
     deadline = time.monotonic() + REPLICATION_WAIT
+    seen = []
     for node in target.nodes:
         one = connection.client(connection.Target(target.api_key, (node,), target.collection,
                                                   target.protocol), timeout=5.0)
+        count = None
         while time.monotonic() < deadline:
             try:
-                if int(one.collections[alias].retrieve()["num_documents"]) == documents:
+                count = int(one.collections[alias].retrieve()["num_documents"])
+                if count == documents:
                     break
             except tx.ObjectNotFound:
                 pass
@@ -143,6 +147,9 @@ def _wait_replicated(target, alias: str, documents: int) -> None:
                     break
                 raise
             time.sleep(0.1)
+        if count is not None:
+            seen.append(count)
+    return min(seen, default=documents)
 
 
 def index_items_typesense(url: str, items: Iterable, *, rebuild: bool = False,
@@ -206,9 +213,10 @@ def index_items_typesense(url: str, items: Iterable, *, rebuild: bool = False,
                 ts.collections[alias + META_SUFFIX].documents[current].delete()
             except Exception:  # noqa: BLE001 - a leftover collection is harmless
                 pass
-    info = connection.retrying(lambda: ts.collections[collection].retrieve(), "a read", log)
-    summary.documents = int(info["num_documents"])
-    _wait_replicated(target, alias, summary.documents)
+    # What the collection holds now, from what the run did: a count read from a node
+    # may lag behind (a follower that has not applied the last writes yet).
+    expected = len(by_id) + summary.added - summary.removed
+    summary.documents = _wait_replicated(target, alias, expected)
     summary.seconds = time.perf_counter() - start
     summary.retries = log.retries
     return summary
