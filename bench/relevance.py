@@ -3,6 +3,13 @@ baseline of plain Whoosh (TEXT fields analysed by ``jieba.analyse.ChineseAnalyze
 queries through ``whoosh.qparser``), on real policy records.
 
     python3 bench/relevance.py [--records PATH] [--docs 1000] [--queries 300] [--phrases 400]
+                               [--backend URL | --backend cluster]
+
+With ``--backend``, the same documents also go into a Typesense collection (a
+``typesense://`` URL, or ``cluster``: a 3-node loopback cluster started for the run and
+stopped after it) and the same queries run there: a third column, and its differences
+from the embedded index (the scale-out backend must stay within 0.02 on known items and
+give identical phrase result sets).
 
 - Known-item search: for sampled documents, 2–4 content words of the title (in title
   order, seeded) form the query; success@10 and MRR@10 of finding that document.
@@ -243,6 +250,8 @@ def main(argv=None) -> int:
     ap.add_argument("--docs", type=int, default=1000, help="documents indexed (0: all)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--phrases", type=int, default=400)
+    ap.add_argument("--backend", metavar="URL", default=None,
+                    help="also a Typesense collection: a typesense:// URL, or 'cluster'")
     args = ap.parse_args(argv)
 
     rng = random.Random(SEED)
@@ -259,6 +268,21 @@ def main(argv=None) -> int:
         base_ix = build_baseline(tmp / "base", records)
         t_base = time.monotonic() - t
         engines = [Ours(tmp / "ours"), Baseline(base_ix)]
+        cluster = None
+        if args.backend:
+            from indexer.typesense import cluster as ts_cluster
+            from indexer.typesense.writer import index_items_typesense
+
+            url = args.backend
+            if url == "cluster":
+                cluster = ts_cluster.start(tmp / "cluster", nodes=3, timeout=120)
+                url = cluster.url.rsplit("/", 1)[0] + "/relevance"
+            t = time.monotonic()
+            index_items_typesense(url, records, rebuild=True)
+            t_ts = time.monotonic() - t
+            typesense = Ours(url)
+            typesense.name = "typesense"
+            engines.append(typesense)
         queries = known_item_queries(records, args.queries, rng)
         phrases = phrase_samples(records, args.phrases, rng)
         texts = flat_texts(records)
@@ -271,16 +295,20 @@ def main(argv=None) -> int:
             ph = run_phrases(e, phrases, texts)
             t_ph = time.monotonic() - t
             rows[e.name] = (ki, ph, t_ki, t_ph)
-        print(f"index build: gongkai {t_ours:.1f}s, baseline {t_base:.1f}s")
+        names = [e.name for e in engines]
+        print(f"index build: gongkai {t_ours:.1f}s, baseline {t_base:.1f}s"
+              + (f", typesense {t_ts:.1f}s" if args.backend else ""))
         print(f"known-item queries: {len(queries)} (2-4 title words), "
               f"phrases: {len(phrases)} (2-12 chars of bodies)")
-        print(f"{'':28}{'gongkai':>10}{'baseline':>10}")
+        print(f"{'':28}" + "".join(f"{n:>10}" for n in names)
+              + (f"{'ts-ours':>10}" if args.backend else ""))
         metrics = [("known-item success@10", 0, "success@10"), ("known-item MRR@10", 0, "mrr@10"),
                    ("phrase recall", 1, "recall"), ("phrase precision", 1, "precision"),
                    ("phrase exact result sets", 1, "exact_sets")]
         for label, part, key in metrics:
-            a, b = rows["gongkai"][part][key], rows["baseline"][part][key]
-            print(f"{label:28}{a:>10.3f}{b:>10.3f}")
+            vals = [rows[n][part][key] for n in names]
+            diff = (f"{vals[2] - vals[0]:>+10.3f}" if args.backend else "")
+            print(f"{label:28}" + "".join(f"{v:>10.3f}" for v in vals) + diff)
         for name, (_, _, t_ki, t_ph) in rows.items():
             print(f"query time {name}: known-item {1000 * t_ki / max(1, len(queries)):.1f} ms/q,"
                   f" phrase {1000 * t_ph / max(1, len(phrases)):.1f} ms/q")
@@ -290,6 +318,8 @@ def main(argv=None) -> int:
                 e.backend.close()
             else:
                 e.searcher.close()
+        if cluster is not None:
+            cluster.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -24,11 +24,12 @@ import datetime as _dt
 import time
 from itertools import combinations
 
+from indexer.fields import DOC_NO_RE, normalize_doc_no
 from indexer.index.schema import stored_to_dict
 from indexer.typesense import connection
 from indexer.typesense.documents import encode
 from search_app.search import facets as facetlib
-from search_app.search import similar, suggest
+from search_app.search import similar, suggest, title_rank
 from search_app.search import snippets as sn
 from search_app.search import typesense_query as tq
 from search_app.search.query_compile import combine, compile_query
@@ -47,6 +48,8 @@ FACET_FIELDS = {"agency": "agency", "region": "region2", "year": "year",
                 "classification": "classification", "doc_type": "doc_type"}
 FACET_VALUES = 10_000  # every value of a facet: ordering and truncation are ours
 MAX_FACET_LIMIT = 100
+DF_CACHE = 10_000
+N_DOCS_TTL = 30.0
 RELAX_MAX_UNITS = 8  # relaxation tries every k-of-n combination of the words
 READ_RETRY = 20.0  # seconds a read keeps being retried (an election takes 7-10 s)
 SEARCH_FIELDS = "tw,tws,tgs,bw,bws,bgs,dgs,at,rl,cl,key,date,odate,region2"
@@ -66,6 +69,10 @@ class TypesenseBackend:
         self._docs = self.client.collections[self.alias].documents
         info = self._read(lambda: self.client.collections[self.alias].retrieve())
         self.collection = info.get("name", self.alias)
+        # For title_rank: document frequencies of query words, and the number of
+        # documents (refreshed every N_DOCS_TTL s); both only order results.
+        self._dfs: dict[str, int] = {}
+        self._n_docs = (0, -N_DOCS_TTL)
 
     def _read(self, call):
         return connection.retrying(call, "a search", budget=READ_RETRY)
@@ -137,10 +144,19 @@ class TypesenseBackend:
                 plan, relaxed = relaxed_plan, True
         scored = comp.scored and plan.ranked and request.sort == "relevance"
         sort = {"newest": "date:desc", "oldest": "odate:asc"}.get(request.sort, "date:desc")
+        start, end = (request.page - 1) * request.size, request.page * request.size
+        # Relevance: the engine's best candidates reordered by their titles (title_rank),
+        # fetched as ids and titles first; pages past PAGE_PER keep the engine's order,
+        # which the reordering (within the first CANDIDATES) leaves as it is.
+        rerank = scored and bool(comp.units) and end <= PAGE_PER
         main = {**plan.params(), "filter_by": _and([plan.filter, *own.values()]),
                 "sort_by": "_text_match:desc,date:desc" if scored else sort,
                 "page": request.page, "per_page": request.size,
                 "exclude_fields": SEARCH_FIELDS}
+        if rerank:
+            main.update(page=1, per_page=max(title_rank.CANDIDATES, end),
+                        include_fields="id,title,doc_no")
+            main.pop("exclude_fields")
         unfiltered = [n for n in FACETS if n not in own]
         if unfiltered:
             main["facet_by"] = ",".join(FACET_FIELDS[n] for n in unfiltered)
@@ -159,12 +175,40 @@ class TypesenseBackend:
                                                           filters.get(name, []))
                          for name in FACETS}
         rx = sn.match_regex(comp.marks)
-        hits = [_hit(h, rx, request.snippets, comp.word_marks) for h in results[0]["hits"]]
+        found = results[0]["hits"]
+        if rerank:
+            found = self._reordered(comp, [h["document"] for h in found], materialize)[start:end]
+            docs = self._fetch([d["id"] for d in found])
+            found = [{"document": docs[d["id"]], "text_match": d.get("_score", 0.0)}
+                     for d in found if d["id"] in docs]
+        hits = [_hit(h, rx, request.snippets, comp.word_marks) for h in found]
         suggestions = (self._suggestions(request, comp, plan, filters, own, materialize)
                        if total == 0 else [])
         return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
                             took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
                             suggestions=suggestions)
+
+    def _reordered(self, comp, docs: list[dict], materialize) -> list[dict]:
+        labels = [label for label, _ in comp.units]
+        unknown = [(label, uq) for label, uq in comp.units if label not in self._dfs]
+        if unknown:
+            pairs = []
+            for _, uq in unknown:
+                try:
+                    unit = tq.plan(uq, materialize)
+                    pairs.append((unit, unit.filter))
+                except QueryError:  # too common to count by ids: counted as common
+                    pairs.append(("*", tq.TRUE))
+            if len(self._dfs) > DF_CACHE:
+                self._dfs.clear()
+            self._dfs.update(zip([label for label, _ in unknown], self._counts(pairs),
+                                 strict=True))
+        now = time.monotonic()
+        if now - self._n_docs[1] > N_DOCS_TTL:
+            self._n_docs = (self._count(tq.Plan("*", tq.TRUE, False), []), now)
+        doc_nos = tuple(normalize_doc_no(m.group(0)) for label in labels
+                        for m in [DOC_NO_RE.search(label)] if m)
+        return title_rank.reorder(docs, labels, self._dfs, max(1, self._n_docs[0]), doc_nos)
 
     def _count(self, plan: tq.Plan, filters, extra: str = tq.TRUE) -> int:
         return self._counts([(plan, _and([plan.filter, extra, *filters]))])[0]
