@@ -1,7 +1,7 @@
 """The backend-neutral search interface: plain dataclasses in and out.
 
 The web app, the JSON API and the command line build a `SearchRequest`, hand it to a
-backend (``search_app.search.whoosh_backend.WhooshBackend`` today) and render the
+backend (``whoosh_backend.WhooshBackend`` or ``typesense_backend.TypesenseBackend``) and render the
 `SearchResult`. Nothing here imports Flask or Whoosh.
 """
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from itertools import combinations
 
 from indexer.fields import DOC_NO_RE, normalize_doc_no
 from indexer.index.schema import stored_to_dict
@@ -242,7 +241,7 @@ class TypesenseBackend:
         base_q, base_f = (rest.q, rest.filter) if rest else ("*", tq.TRUE)
         n = len(units)
         for k in range(n - 1, 0, -1):
-            some = _at_least(units, k)
+            some = tq.at_least(units, k)
             if tq.filter_size(_and([base_f, some, *own.values()])) > tq.MAX_FILTER_TOKENS:
                 return None  # too many words for the engine's filters: no relaxation
             if self._count(tq.Plan(base_q, base_f, False), own.values(), some):
@@ -351,16 +350,6 @@ def _and(parts: list[str]) -> str:
 
 def _or(parts: list[str]) -> str:
     return tq._join(list(parts), "||")
-
-
-def _at_least(units: list[str], k: int) -> str:
-    """Documents matching at least *k* of *units*: any k of them (an OR of ANDs), or
-    equally, one of every n-k+1 of them (an AND of ORs, whose tests of one field merge
-    into one list); the shorter, as the engine's filters are short."""
-    n = len(units)
-    anyk = _or([_and([units[i] for i in c]) for c in combinations(range(n), k)])
-    every = _and([_or([units[i] for i in c]) for c in combinations(range(n), n - k + 1)])
-    return min(anyk, every, key=tq.filter_size)
 
 
 def _request_filter(name: str, values: list[str]) -> str:

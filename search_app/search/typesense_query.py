@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from whoosh import query as wq
 
@@ -265,12 +266,26 @@ def _q_element(node) -> tuple[str, bool] | None:
     return None
 
 
+def _conjuncts(node) -> list:
+    """The requirements of *node* as a flat AND: nested ANDs opened, and NOT(a OR b)
+    (the compiler's form of ``-a -b``) as NOT a, NOT b, so that each can be a q
+    exclusion."""
+    if isinstance(node, Node) and node.op == "and":
+        return [c for k in node.kids for c in _conjuncts(k)]
+    if isinstance(node, Node) and node.op == "not":
+        inner = node.kids[0]
+        if isinstance(inner, Node) and inner.op == "or":
+            return [c for k in inner.kids for c in _conjuncts(Node("not", [k]))]
+        if isinstance(inner, Node) and inner.op == "not":
+            return _conjuncts(inner.kids[0])
+    return [node]
+
+
 def plan(query, materialize) -> Plan:
     """The search for compiled *query* (None: every document)."""
     if query is None:
         return Plan("*", TRUE, False)
-    tree = to_tree(query)
-    conjuncts = tree.kids if isinstance(tree, Node) and tree.op == "and" else [tree]
+    conjuncts = _conjuncts(to_tree(query))
     qs, rest, prefix = [], [], None
     for c in conjuncts:
         el = _q_element(c)
@@ -292,3 +307,14 @@ def materialize_params(leaf: Leaf) -> dict:
     """The search that finds every document *leaf* matches."""
     return {"q": leaf.q_text(), "query_by": leaf.field(), "query_by_weights": "1",
             "prefix": "true" if leaf.kind == "gprefix" else "false"}
+
+
+def at_least(units: list[str], k: int) -> str:
+    """Documents matching at least *k* of *units*: any k of them (an OR of ANDs), or
+    equally, one of every n-k+1 of them (an AND of ORs, whose tests of one field merge
+    into one list); the shorter, as the engine's filters are short."""
+    n = len(units)
+    anyk = _join([_join([units[i] for i in c], "&&") for c in combinations(range(n), k)], "||")
+    every = _join([_join([units[i] for i in c], "||")
+                   for c in combinations(range(n), n - k + 1)], "&&")
+    return min(anyk, every, key=filter_size)

@@ -1,6 +1,6 @@
 """The app's one search backend: opened lazily, shared by every request, closed once.
 
-The backend (a Whoosh index reader today) is thread-safe, so waitress's worker threads
+The backend (a Whoosh index reader, or a Typesense client) is thread-safe, so waitress's worker threads
 share one instance; opening it per request would re-read the index each time. It is
 opened on first use rather than in `create_app` so that the app can start (and say
 "index not built yet" with a 503) before an index exists.
