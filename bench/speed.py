@@ -1,9 +1,10 @@
 """Query latency, cold start, index size and serving memory: Gongkai beside reference
-setups, on one corpus, in one run: jieba's ChineseAnalyzer on plain Whoosh (``jieba``)
-and tantivy holding the same information (``tantivy``, bench/tantivy_setup.py).
+setups, on one corpus, in one run: jieba's ChineseAnalyzer on plain Whoosh (``jieba``),
+tantivy holding the same information (``tantivy``, bench/tantivy_setup.py) and our own
+backend over a Typesense cluster (``typesense``, bench/typesense_setup.py: RAM per node).
 
     python bench/speed.py [--docs 10000] [--queries 200] [--workdir DIR] [--procs 2]
-                          [--setups ours,jieba,tantivy]
+                          [--setups ours,jieba,tantivy,typesense] [--backend URL]
 
 The corpus is the real development corpus's records (../shared/corpus: records, laws,
 work reports, State Council CSV, TCM bureau JSON, Jiangxi texts). When --docs asks for
@@ -16,8 +17,8 @@ fresh process:
   snippets of the 10 hits, for ~N realistic queries (2-3 words from real titles);
 - exact phrases: quoted random 3-8 character substrings of real bodies;
 - browsing: empty query filtered by one agency (newest first);
-- document page (ours only): ``document(id)`` + ``more_like_this(id, 5)`` (the similar
-  documents shown under it) for documents of the plain queries' results pages;
+- document page (ours and typesense): ``document(id)`` + ``more_like_this(id, 5)`` (the
+  similar documents shown under it) for documents of ours' plain results pages;
 - cold start: a new process, open the index, answer one query;
 - serving RSS: the peak RSS of the process that answered all queries.
 
@@ -174,6 +175,7 @@ def index_baseline(docs, path: Path, procs: int) -> float:
 # ---------------------------------------------------------------- querying (child)
 
 def ours_runner(path: str):
+    """Our backend at *path*: an index directory, or for the typesense setup its URL."""
     from search_app.search import SearchRequest, open_backend, whoosh_backend
 
     # Measure the work of a page, not the page cache (a repeated request is served from
@@ -229,38 +231,44 @@ def baseline_runner(path: str):
     return run
 
 
+from bench import typesense_setup  # noqa: E402
 from bench.tantivy_setup import index_tantivy, tantivy_runner  # noqa: E402
 
-# name → (build an index from docs: seconds, open one: run(kind, q) → total)
+# name → (build an index from docs: seconds, open one: run(kind, q) → total). typesense
+# runs ours_runner itself over its URL: the same requests through the same interface.
 SETUPS = {"ours": (index_ours, ours_runner), "jieba": (index_baseline, baseline_runner),
-          "tantivy": (index_tantivy, tantivy_runner)}
+          "tantivy": (index_tantivy, tantivy_runner),
+          "typesense": (typesense_setup.index_typesense, ours_runner)}
 
 
 def child(setup: str, path: str, queries_file: str) -> None:
     queries = json.loads(Path(queries_file).read_text(encoding="utf-8"))
+    path = os.environ.get("SPEED_LOCATION", path)
     t0 = time.perf_counter()
     run = SETUPS[setup][1](path)
     first = queries["plain"][0]
     run("plain", first)
     cold = time.perf_counter() - t0
     out = {"cold_start_s": cold, "latency_ms": {}, "totals": {}}
-    for kind, qs in queries.items():
+    for kind in ("plain", "phrase", "browse"):
         times, totals = [], []
-        for q in qs:
+        for q in queries[kind]:
             t = time.perf_counter()
             totals.append(run(kind, q))
             times.append((time.perf_counter() - t) * 1000)
         out["latency_ms"][kind] = times
         out["totals"][kind] = totals
-    if setup == "ours":
-        # One visit per document (a reload would be a repeat), at most one per query.
-        ids = list(dict.fromkeys(run.shown))[:len(queries["plain"])]
+    if hasattr(run, "document_page"):
+        # One visit per document (a reload would be a repeat), at most one per query;
+        # the documents ours showed when it ran first, so that both open the same ones.
+        ids = queries.get("documents") or list(dict.fromkeys(run.shown))[:len(queries["plain"])]
         times, totals = [], []
         for doc_id in ids:
             t = time.perf_counter()
             totals.append(run.document_page(doc_id))
             times.append((time.perf_counter() - t) * 1000)
         out["latency_ms"]["document"], out["totals"]["document"] = times, totals
+        out["documents"] = ids
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
@@ -326,9 +334,14 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse indexes already in workdir")
     ap.add_argument("--setups", default="ours,jieba",
                     help="which setups to run: ours, jieba (jieba on Whoosh, about an hour at "
-                         "100k), tantivy (the reference, pip install '.[bench]')")
+                         "100k), tantivy (the reference, pip install '.[bench]'), typesense "
+                         "(pip install '.[typesense]')")
     ap.add_argument("--memory", default=None, metavar="MB",
                     help="Gongkai's indexing memory per process (default: its default)")
+    ap.add_argument("--backend", metavar="URL",
+                    help="typesense://KEY@HOST:PORT,.../COLLECTION: run the typesense setup "
+                         "on that cluster (its collection rebuilt); without it, typesense in "
+                         "--setups starts a 3-node loopback cluster under --workdir")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -350,9 +363,31 @@ def main() -> None:
     qfile = work / "queries.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
 
-    paths = {s: work / s for s in SETUPS if s in args.setups.split(",")}
+    chosen = args.setups.split(",") + (["typesense"] if args.backend else [])
+    if set(chosen) - set(SETUPS):
+        sys.exit(f"speed: unknown setup(s) {sorted(set(chosen) - set(SETUPS))}: "
+                 f"choose from {', '.join(SETUPS)}")
+    paths = {s: work / s for s in SETUPS if s in chosen}
+    nodes = None
+    if "typesense" in paths:
+        nodes = typesense_setup.Nodes.open(args.backend, work)
+        paths["typesense"] = nodes.url
+    try:  # a cluster this run started is stopped however the run ends
+        compare(args, docs, mb, paths, queries, qfile, nodes)
+    finally:
+        if nodes is not None:
+            nodes.close()
+    print(f"load average: {load_average()}")
+
+
+def compare(args, docs, mb: float, paths: dict, queries: dict, qfile: Path, nodes) -> None:
+    """Index every setup, run its queries in a child, print the figures."""
     index_s = {}
     for setup, path in paths.items():
+        if setup == "typesense":  # always rebuilt: --reuse is for index directories
+            index_s[setup], builder, _ = build(setup, docs, path, args.procs)
+            nodes.indexed(index_s[setup], len(docs), mb, builder)
+            continue
         if args.reuse and path.exists():
             continue
         if path.is_symlink() or path.exists():
@@ -369,53 +404,75 @@ def main() -> None:
 
     results = {}
     for setup, path in paths.items():
-        proc = subprocess.run([sys.executable, __file__, "--child", setup, str(path),
-                               str(qfile)], capture_output=True, text=True, check=True)
+        if setup == "typesense":
+            nodes.snapshot("before queries")
+        # The location in the environment: a backend URL carries its API key, and a
+        # command line is in every `ps` listing.
+        proc = subprocess.run([sys.executable, __file__, "--child", setup, "-", str(qfile)],
+                              capture_output=True, text=True,
+                              env={**os.environ, "SPEED_LOCATION": str(path)})
+        if proc.returncode:
+            sys.exit(f"speed: the {setup} queries failed:\n{proc.stderr[-3000:]}")
         results[setup] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if setup == "typesense":
+            nodes.snapshot("after queries")
+        if setup == "ours" and results[setup].get("documents"):
+            # The setups after ours open the documents ours showed (in a file of their
+            # own: bench/format_compare.py asks every kind that queries.json holds).
+            qfile = qfile.with_name("queries-documents.json")
+            qfile.write_text(json.dumps({**queries, "documents": results[setup]["documents"]},
+                                        ensure_ascii=False), encoding="utf-8")
 
     names = list(results)
-    head = "".join(f"{n + ' p50':>12}{'p95':>8}" for n in names)
-    ratios = "".join(f"{n + '/ours':>13}" for n in names if n != "ours" and "ours" in results)
+    head = "".join(f"{n + ' p50':>15}{'p95':>8}" for n in names)
+    ratios = "".join(f"{n + '/ours':>16}" for n in names if n != "ours" and "ours" in results)
     print(f"\n{'':<22}{head}{ratios}")
     for kind, label in LABELS.items():
         lat = {n: results[n]["latency_ms"].get(kind) or [] for n in names}
-        if not all(lat.values()):
+        if not any(lat.values()):
             continue
-        row = "".join(f"{statistics.median(v):>12.1f}{pct(v, 95):>8.1f}" for v in lat.values())
-        if "ours" in lat:
-            row += "".join(f"{statistics.median(lat[n]) / statistics.median(lat['ours']):>12.1f}x"
-                           for n in names if n != "ours")
+        row = "".join(f"{statistics.median(v):>15.1f}{pct(v, 95):>8.1f}" if v else f"{'—':>23}"
+                      for v in lat.values())
+        if lat.get("ours"):
+            row += "".join(f"{statistics.median(lat[n]) / statistics.median(lat['ours']):>15.1f}x"
+                           if lat[n] else f"{'—':>16}" for n in names if n != "ours")
         print(f"{label:<22}{row}")
     print(f"{'cold start (s)':<22}"
-          + "".join(f"{results[n]['cold_start_s']:>12.2f}{'':>8}" for n in names))
+          + "".join(f"{results[n]['cold_start_s']:>15.2f}{'':>8}" for n in names))
     print(f"{'serving peak RSS (MB)':<22}"
-          + "".join(f"{results[n]['peak_rss_mb']:>12.0f}{'':>8}" for n in names))
+          + "".join(f"{results[n]['peak_rss_mb']:>15.0f}{'':>8}" for n in names))
     zero = ", ".join(f"{n} {sum(1 for t in results[n]['totals']['phrase'] if t == 0)}"
                      for n in names)
     print(f"exact phrases with 0 hits (each is a substring of a real body): {zero} of "
           f"{len(results[names[0]]['totals']['phrase'])}")
     for n in names:
         if n != "ours" and "ours" in results:
-            same = {k: sum(a == b for a, b in zip(results[n]["totals"][k],
-                                                   results["ours"]["totals"][k], strict=True))
-                    for k in LABELS if k in results[n]["totals"]}
-            print(f"{n}: totals equal to ours: " + ", ".join(
-                f"{k} {v} of {len(results['ours']['totals'][k])}" for k, v in same.items()))
-    if "ours" in results:
-        print_documents(results["ours"])
-    print(f"load average: {load_average()}")
+            print(f"{n}: " + totals_line(results[n]["totals"], results["ours"]["totals"]))
+    print_documents(results)
+    if nodes is not None:
+        print("typesense: cold start is a new client process opening the backend and "
+              "answering one query (the cluster stays up: no server start in it); its "
+              "serving RSS is that client process's, the nodes' is below")
+        nodes.report(len(docs))
 
 
-def print_documents(o: dict) -> None:
-    """The document page figures (ours), under the results-page ones."""
-    lat = o["latency_ms"].get("document") or []
-    if not lat:
-        return
-    counts = o["totals"]["document"]
-    print(f"{'document page (ms)':<22}{statistics.median(lat):>10.1f}{pct(lat, 95):>8.1f}"
-          f"   ours: document + {SIMILAR_LIMIT} similar, {len(lat)} documents from results "
-          f"pages, {sum(1 for c in counts if c == SIMILAR_LIMIT)} with {SIMILAR_LIMIT} "
-          f"similar")
+def totals_line(got: dict, ours: dict) -> str:
+    """Whether a setup's totals equal ours, per query kind (document: its similar ones)."""
+    same = {k: sum(x == y for x, y in zip(got[k], v, strict=True))
+            for k, v in ours.items() if k in got}
+    return "totals equal to ours? " + ", ".join(
+        f"{k} {'yes' if n == len(ours[k]) else 'NO'} ({n} of {len(ours[k])})"
+        for k, n in same.items())
+
+
+def print_documents(results: dict) -> None:
+    """What the document page row (in the table) measured."""
+    for n, o in results.items():
+        counts = o["totals"].get("document")
+        if counts:
+            print(f"document page, {n}: document + {SIMILAR_LIMIT} similar, {len(counts)} "
+                  f"documents from ours' results pages, "
+                  f"{sum(1 for c in counts if c == SIMILAR_LIMIT)} with {SIMILAR_LIMIT} similar")
 
 
 def memory_setting(value) -> int:
@@ -432,7 +489,7 @@ def load_average() -> str:
 
 
 LABELS = {"plain": "results page (ms)", "phrase": "exact phrase (ms)",
-          "browse": "browse agency (ms)"}
+          "browse": "browse agency (ms)", "document": "document page (ms)"}
 
 
 if __name__ == "__main__":

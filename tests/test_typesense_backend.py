@@ -81,6 +81,22 @@ def test_every_query_gives_the_embedded_totals_facets_and_suggestions(web_backen
             assert {h.id for h in got.hits} == {h.id for h in want.hits}, (q, filters)
 
 
+@pytest.mark.parametrize("limit", [1, 3])
+def test_facets_cut_short_by_the_engine_still_give_the_embedded_values(web_backend, ts,
+                                                                       monkeypatch, limit):
+    """The engine returns a facet's top values only (2 × limit + 10 here): ties at the
+    cut, the distinct count and chosen values beyond the cut are still exact."""
+    from search_app.search import typesense_backend
+
+    monkeypatch.setattr(typesense_backend, "FACET_VALUES_MIN", 1)
+    rare = web_backend.stats()["facets"]["agency"][-1]["value"]
+    for q in ("", "住房", "通知", '"信息公开"', "住房 OR 教育"):
+        for filters in ({}, {"agency": [rare]}, {"region": ["浙江省", "北京市"]},
+                        {"year": ["2010-2019"], "doc_type": ["通知"]}):
+            req = SearchRequest(q=q, filters=filters, size=5, facet_limit=limit)
+            assert shape(ts.search(req)) == shape(web_backend.search(req)), (q, filters)
+
+
 def phrases_from(records, n=40):
     """Real phrases: pieces of 2 to 9 characters cut from the records' own text at
     fixed places (the same every run)."""

@@ -40,7 +40,7 @@ from indexer.record import Record
 
 # Bumped whenever the documents written for the same record change: a collection written
 # by another version must be rebuilt (the collection's metadata field records it).
-DOCUMENT_VERSION = 1
+DOCUMENT_VERSION = 2
 
 WORD, GRAM, DOC_NO = "w", "g", "d"  # token namespaces
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -141,7 +141,8 @@ def record_to_ts(record: Record, content_hash: str | None = None,
     region = record.region or ""
     levels = region.split("/") if region else []
     out["rl"] = sorted({region, "/".join(levels[:1]), "/".join(levels[:2])} - {""})
-    out["region2"] = "/".join(levels[:2])
+    if levels:
+        out["region2"] = "/".join(levels[:2])
     full, top = classification_levels(record.classification)
     out["cl"] = sorted({full, top} - {""})
     # Sorts put documents without a date last both ways (as the embedded index does):
@@ -149,11 +150,11 @@ def record_to_ts(record: Record, content_hash: str | None = None,
     out["date"] = date_key(record.pub_date)
     out["odate"] = out["date"] or 99999999
     out["key"] = record.id  # `id` cannot be filtered with != (a negated phrase's ids)
-    # Facet values always present ("" and 0 are never shown), so that "not this
-    # agency" also matches a document without an agency.
+    # A document without a year has year 0 (never shown), so that "not this year" (a
+    # range test) matches it; other facet fields are left out when empty (the engine's
+    # != matches a document without the field, and its count of distinct values then
+    # counts real values only).
     out["year"] = record.year or 0
-    for name in ("agency", "classification", "doc_type", "validity"):
-        out.setdefault(name, "")
     if doc.get("doc_no"):
         out["dn"] = encode(doc["doc_no"], DOC_NO)  # as the embedded ID field holds it
         out["dgs"] = " ".join(encode(g, DOC_NO) for g, _, _ in bigrams(doc["doc_no"]))

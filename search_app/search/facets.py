@@ -208,10 +208,13 @@ def facet(columns: Columns, name: str, docs: np.ndarray, limit: int,
 
 
 def facet_from_counts(name: str, counts: dict[str, int], limit: int,
-                      chosen: list[str]) -> Facet:
+                      chosen: list[str], distinct: int | None = None,
+                      chosen_counts: dict[str, int] | None = None) -> Facet:
     """Top *limit* values of *counts* (every value's documents) by count (ties: year
     newest first, others by value), then any selected value not among them, so that a
-    chosen filter always shows. Shared by every backend."""
+    chosen filter always shows. Shared by every backend. An engine that returns only
+    its top values gives *counts* with every value that can be shown (ties included),
+    the number of *distinct* values, and the *chosen_counts* of chosen values."""
     if name == "year":
         order = sorted(counts.items(), key=lambda kv: (-kv[1], -int(kv[0])))
     else:
@@ -220,6 +223,8 @@ def facet_from_counts(name: str, counts: dict[str, int], limit: int,
     shown = {v for v, _ in top}
 
     def count_of(v: str) -> int:
+        if chosen_counts is not None and v in chosen_counts:
+            return chosen_counts[v]
         if name == "region":  # a chosen province counts its cities
             return sum(c for value, c in counts.items() if value == v or value.startswith(v + "/"))
         return counts.get(v, 0)
@@ -227,7 +232,8 @@ def facet_from_counts(name: str, counts: dict[str, int], limit: int,
     extra = [(v, count_of(v)) for v in chosen if v not in shown and
              (name != "year" or v.isdigit())]
     values = [FacetValue(v, c, _selected(name, v, chosen)) for v, c in top + extra]
-    return Facet(name=name, values=values, distinct=len(counts))
+    return Facet(name=name, values=values,
+                 distinct=len(counts) if distinct is None else distinct)
 
 
 def facets(columns: Columns, query_mask: np.ndarray, masks: dict[str, np.ndarray],

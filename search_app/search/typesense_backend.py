@@ -45,7 +45,8 @@ from search_app.search.types import (
 
 FACET_FIELDS = {"agency": "agency", "region": "region2", "year": "year",
                 "classification": "classification", "doc_type": "doc_type"}
-FACET_VALUES = 10_000  # every value of a facet: ordering and truncation are ours
+FACET_VALUES = 10_000  # "every value of a facet", when its top values are not enough
+FACET_VALUES_MIN = 120  # values asked for at least (every year of a collection)
 MAX_FACET_LIMIT = 100
 DF_CACHE = 10_000
 N_DOCS_TTL = 30.0
@@ -157,22 +158,24 @@ class TypesenseBackend:
                         include_fields="id,title,doc_no")
             main.pop("exclude_fields")
         unfiltered = [n for n in FACETS if n not in own]
+        size = _facet_size(limit)
         if unfiltered:
             main["facet_by"] = ",".join(FACET_FIELDS[n] for n in unfiltered)
-            main["max_facet_values"] = FACET_VALUES
-        searches = [main] + [
-            {**plan.params(), "filter_by": _and([plan.filter] + [f for k, f in own.items()
-                                                          if k != name]),
-             "per_page": 0, "facet_by": FACET_FIELDS[name], "max_facet_values": FACET_VALUES}
-            for name in FACETS if name in own]
+            main["max_facet_values"] = size
+        # Each facet is counted under every filter but its own: one search per facet that
+        # has a filter; the rest share the results search.
+        under = {name: _and([plan.filter] + [f for k, f in own.items() if k != name])
+                 for name in FACETS}
+        filtered = [n for n in FACETS if n in own]
+        searches = [main] + [{**plan.params(), "filter_by": under[name], "per_page": 0,
+                              "facet_by": FACET_FIELDS[name], "max_facet_values": size}
+                             for name in filtered]
         results = self._multi(searches)
-        counts = _facet_counts(results[0])
-        for name, r in zip([n for n in FACETS if n in own], results[1:], strict=True):
-            counts[name] = _facet_counts(r).get(name, {})
+        got = _facet_counts(results[0], size)
+        for name, r in zip(filtered, results[1:], strict=True):
+            got[name] = _facet_counts(r, size).get(name, ({}, 0, False))
         total = results[0]["found"]
-        result_facets = {name: facetlib.facet_from_counts(name, counts.get(name, {}), limit,
-                                                          filters.get(name, []))
-                         for name in FACETS}
+        result_facets = self._facets(plan, under, got, filters, limit)
         rx = sn.match_regex(comp.marks)
         found = results[0]["hits"]
         if rerank:
@@ -186,6 +189,36 @@ class TypesenseBackend:
         return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
                             took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
                             suggestions=suggestions)
+
+    def _facets(self, plan, under: dict, got: dict, filters: dict, limit: int) -> dict:
+        """The facets from the engine's top values: a facet whose values were cut off
+        at a count that the last shown value shares is asked for again whole (ties are
+        ordered by value, not by the engine), and chosen values it did not return are
+        counted on their own."""
+        # (A cut year facet is asked again too: whether year 0, "no year", was among the
+        # values below the cut decides its number of distinct values.)
+        again = [name for name in FACETS if name in got and got[name][2] and (
+            name == "year" or _tie_cut(got[name][0], limit))]
+        if again:
+            res = self._multi([{**plan.params(), "filter_by": under[n], "per_page": 0,
+                                "facet_by": FACET_FIELDS[n], "max_facet_values": FACET_VALUES}
+                               for n in again])
+            for name, r in zip(again, res, strict=True):
+                got[name] = _facet_counts(r, FACET_VALUES).get(name, ({}, 0, False))
+        asks = [(name, v) for name in FACETS for v in filters.get(name, [])
+                if (name != "year" or v.isdigit()) and name in got
+                and (v not in got[name][0] or (name == "region" and got[name][2]))]
+        name_counts = self._counts([(plan, _and([under[n], _request_filter(n, [v])]))
+                                    for n, v in asks])
+        chosen: dict[str, dict[str, int]] = {}
+        for (name, v), c in zip(asks, name_counts, strict=True):
+            chosen.setdefault(name, {})[v] = c
+        out = {}
+        for name in FACETS:
+            counts, distinct, _ = got.get(name, ({}, 0, False))
+            out[name] = facetlib.facet_from_counts(name, counts, limit, filters.get(name, []),
+                                                   distinct, chosen.get(name))
+        return out
 
     def _reordered(self, comp, docs: list[dict], materialize) -> list[dict]:
         labels = [label for label, _ in comp.units]
@@ -315,21 +348,33 @@ class TypesenseBackend:
         terms = similar.choose_terms(n, frequencies, text)
         if not terms:
             return []
+        exclude = f"key:!=[{tq._quote(doc_id)}]"
         r = self._multi([{"q": " ".join(encode(w) for w, _ in terms), "query_by": "bw",
-                          "query_by_weights": "1",
-                          "filter_by": f"key:!=[{tq._quote(doc_id)}]",
+                          "query_by_weights": "1", "filter_by": exclude,
                           "drop_tokens_threshold": limit, "per_page": limit,
                           "exclude_fields": SEARCH_FIELDS}])[0]
-        return [_hit(h, None, True) for h in r["hits"]]
+        hits = r["hits"]
+        if len(hits) < limit:
+            # The engine stops dropping terms once some documents match them all; any
+            # document with any key term is similar too (as in the embedded OR), newest
+            # first after those.
+            seen = [doc_id] + [h["document"]["id"] for h in hits]
+            anyterm = f"bw:=[{','.join(tq._quote(encode(w)) for w, _ in terms)}]"
+            more = self._multi([{"q": "*", "filter_by": _and([
+                anyterm, f"key:!=[{','.join(tq._quote(i) for i in seen)}]"]),
+                "sort_by": "date:desc", "per_page": limit - len(hits),
+                "exclude_fields": SEARCH_FIELDS}])[0]
+            hits += more["hits"]
+        return [_hit(h, None, True) for h in hits]
 
     def stats(self) -> dict:
         r = self._multi([{"q": "*", "per_page": 0, "max_facet_values": FACET_VALUES,
                           "facet_by": ",".join(FACET_FIELDS[n] for n in FACETS)}])[0]
-        counts = _facet_counts(r)
+        counts = _facet_counts(r, FACET_VALUES)
         out = {"documents": int(r["found"]), "facets": {}}
         for name in FACETS:
             out["facets"][name] = [{"value": v, "count": c} for v, c in sorted(
-                counts.get(name, {}).items(), key=lambda kv: (-kv[1], kv[0]))]
+                counts.get(name, ({},))[0].items(), key=lambda kv: (-kv[1], kv[0]))]
         from indexer.typesense.writer import collection_info
 
         built = collection_info(self.client, self.alias, self.collection).get("built")
@@ -363,14 +408,33 @@ def _request_filter(name: str, values: list[str]) -> str:
 _FIELD_FACET = {v: k for k, v in FACET_FIELDS.items()}
 
 
-def _facet_counts(result: dict) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
+def _facet_size(limit: int) -> int:
+    """Values asked of the engine per facet: enough for the shown ones and their ties
+    as a rule, and every year."""
+    return max(2 * limit + 10, FACET_VALUES_MIN)
+
+
+def _tie_cut(counts: dict[str, int], limit: int) -> bool:
+    """The engine's list was cut within the counts that the last shown value has."""
+    values = list(counts.values())
+    return bool(values) and (len(values) <= limit or values[min(limit, len(values)) - 1]
+                             == values[-1])
+
+
+def _facet_counts(result: dict, asked: int) -> dict[str, tuple[dict[str, int], int, bool]]:
+    """facet → (value → count, best first; number of distinct values; whether the
+    engine cut the list off). Year 0 means no year: never a value."""
+    out = {}
     for fc in result.get("facet_counts", []):
         name = _FIELD_FACET.get(fc["field_name"])
         if name is None:
             continue
-        out[name] = {c["value"]: c["count"] for c in fc["counts"]
-                     if c["value"] not in ("", "0")}
+        counts = {c["value"]: c["count"] for c in fc["counts"] if c["value"] not in ("", "0")}
+        cut = len(fc["counts"]) >= asked
+        distinct = fc.get("stats", {}).get("total_values", len(counts))
+        if not cut or len(counts) < len(fc["counts"]):  # a 0 year among them
+            distinct = len(counts) if not cut else distinct - 1
+        out[name] = (counts, distinct, cut)
     return out
 
 
