@@ -107,11 +107,19 @@ def run(args) -> int:
         return 1
     finally:
         progress.done()
+    return report(summary, str(index_dir), args.json)
+
+
+def report(summary, shown: str, as_json: bool) -> int:
+    """Failures, the JSON summary if asked, the readable summary; the exit code."""
     for failure in summary.failures:
         print(f"{failure}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary.to_dict() | {"index": str(index_dir)}, ensure_ascii=False))
-    print_summary(summary, index_dir)
+    if as_json:
+        print(json.dumps(summary.to_dict() | {"index": shown}, ensure_ascii=False))
+    print_summary(summary, shown)
+    if summary.retries:
+        print(f"  {summary.retries} writes repeated while the cluster elected a leader",
+              file=sys.stderr)
     return 1 if summary.failures else 0
 
 
@@ -135,12 +143,4 @@ def _run_typesense(args, url: str) -> int:
         return 1
     finally:
         progress.done()
-    for failure in summary.failures:
-        print(f"{failure}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary.to_dict() | {"index": shown}, ensure_ascii=False))
-    print_summary(summary, shown)
-    if summary.retries:
-        print(f"  {summary.retries} writes repeated while the cluster elected a leader",
-              file=sys.stderr)
-    return 1 if summary.failures else 0
+    return report(summary, shown, args.json)

@@ -170,3 +170,22 @@ def snippet(body: str, rx: re.Pattern | None, max_fragments: int = MAX_FRAGMENTS
         html_parts.append(pre + _flat(mark(body, group, a, b)) + post)
         text_parts.append(pre + _flat(body[a:b]) + post)
     return " ".join(html_parts), " ".join(text_parts)
+
+
+def marked_document(d: dict, q: str = "") -> dict:
+    """A stored document (`stored_to_dict` shape) with ``body_html`` and ``title_html``:
+    the matches of query *q* marked (nothing marked for an empty or invalid query), for
+    the document page of every backend."""
+    from search_app.search.query_compile import compile_query
+    from search_app.search.types import QueryError
+
+    rx, whole = None, set()
+    if q:
+        try:
+            comp = compile_query(q)
+            rx, whole = match_regex(comp.marks), comp.word_marks
+        except QueryError:
+            rx = None
+    d["body_html"] = highlight(d["body"], rx, whole)
+    d["title_html"] = highlight(d["title"], rx, whole)
+    return d

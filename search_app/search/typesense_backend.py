@@ -310,23 +310,13 @@ class TypesenseBackend:
         return {h["document"]["id"]: h["document"] for h in r["hits"]}
 
     def document(self, doc_id: str, q: str = "") -> dict | None:
-        rx, whole = None, set()
-        if q:
-            try:
-                comp = compile_query(q)
-                rx, whole = sn.match_regex(comp.marks), comp.word_marks
-            except QueryError:
-                rx = None
         try:
             found = self._fetch([doc_id]).get(doc_id)
         except QueryError:  # an id the filter syntax cannot hold is no document
             return None
         if found is None:
             return None
-        d = _stored(found)
-        d["body_html"] = sn.highlight(d["body"], rx, whole)
-        d["title_html"] = sn.highlight(d["title"], rx, whole)
-        return d
+        return sn.marked_document(_stored(found), q)
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
         """Documents sharing the key terms (`similar.choose_terms`, document frequencies

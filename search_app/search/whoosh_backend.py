@@ -46,7 +46,6 @@ from search_app.search.types import (
     FACETS,
     MAX_PAGE_SIZE,
     Hit,
-    QueryError,
     SearchRequest,
     SearchResult,
     check_request,
@@ -323,21 +322,12 @@ class WhooshBackend:
     # --- documents -----------------------------------------------------------------
 
     def document(self, doc_id: str, q: str = "") -> dict | None:
-        rx, whole = None, set()
-        if q:
-            try:
-                comp = compile_query(q)
-                rx, whole = sn.match_regex(comp.marks), comp.word_marks
-            except QueryError:
-                rx = None
         with self._use() as gen:
             docnum = gen.searcher.document_number(id=doc_id)
             if docnum is None:
                 return None
             d = stored_to_dict(gen.searcher.stored_fields(docnum))
-        d["body_html"] = sn.highlight(d["body"], rx, whole)
-        d["title_html"] = sn.highlight(d["title"], rx, whole)
-        return d
+        return sn.marked_document(d, q)
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
         """The documents most like *doc_id* (`similar`: its key terms searched by the
