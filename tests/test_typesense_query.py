@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.chinese.normalize import normalize
 from indexer.typesense.documents import DOC_NO, GRAM, encode
 from search_app.search import QueryError
 from search_app.search import typesense_query as tq
@@ -105,3 +106,13 @@ def test_a_value_with_a_backtick_is_refused():
     with pytest.raises(QueryError) as e:
         plan_of("机构:a`b")
     assert e.value.code == "bad-value"
+
+
+def test_the_bigram_stream_spells_each_bigram_as_encode_does_then_the_last_character():
+    from indexer.chinese.analysis import bigrams
+    from indexer.typesense.documents import gram_stream
+
+    for text in ("住房公积金", "国办发〔2019〕60号 通知", "A 股", "一", ""):
+        compact = "".join(normalize(text).split())
+        assert gram_stream(compact) == " ".join(encode(g, GRAM) for g, _, _ in bigrams(text))
+    assert gram_stream("住房") == f"{encode('住房', GRAM)} {encode('房', GRAM)}"
