@@ -152,13 +152,45 @@ def _wait_replicated(target, alias: str, documents: int) -> int:
     return min(seen, default=documents)
 
 
+def _to_ts(job: tuple) -> dict:
+    return record_to_ts(*job)
+
+
+def _analysed(jobs, batch: int, procs: int):
+    """Batches of Typesense documents for the `incremental.Write` *jobs*, analysed in
+    *procs* processes (our analysis runs here, not in the engine: one process did
+    0.5-0.7 MB/s). Jobs are taken a round of batches at a time, so that memory stays
+    bounded whatever the input."""
+    import multiprocessing
+
+    pool = multiprocessing.get_context("fork").Pool(procs) if procs > 1 else None
+    try:
+        round_: list[tuple] = []
+        for job in jobs:
+            round_.append((job.record, job.content_hash, job.text_hash))
+            if len(round_) >= batch * max(1, procs):
+                yield from _batches(round_, batch, pool)
+                round_ = []
+        if round_:
+            yield from _batches(round_, batch, pool)
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+def _batches(round_: list[tuple], batch: int, pool):
+    docs = pool.map(_to_ts, round_, chunksize=8) if pool else [_to_ts(j) for j in round_]
+    for i in range(0, len(docs), batch):
+        yield docs[i:i + batch]
+
+
 def index_items_typesense(url: str, items: Iterable, *, rebuild: bool = False,
                           prune_roots: Iterable[str] | None = None,
                           progress: Callable[[IndexSummary], None] | None = None,
-                          batch: int = BATCH) -> IndexSummary:
-    """Index what a reader pipeline yields into the collection of backend *url*; the
-    summary has the embedded writer's fields plus ``retries`` (writes repeated through
-    elections or a node's death)."""
+                          batch: int = BATCH, procs: int = 1) -> IndexSummary:
+    """Index what a reader pipeline yields into the collection of backend *url*,
+    analysing in *procs* processes; the summary has the embedded writer's fields plus
+    ``retries`` (writes repeated through elections or a node's death)."""
     target = connection.parse_url(url)
     ts = connection.client(target, timeout=30.0)
     log = connection.RetryLog()
@@ -177,19 +209,13 @@ def index_items_typesense(url: str, items: Iterable, *, rebuild: bool = False,
         _check_version(ts, alias, collection, log)
         by_id, by_text, by_source = _existing(ts, collection, log)
     try:
-        buf: list[dict] = []
         last = 0.0
-        for job in plan(items, summary, by_id, by_text):
-            buf.append(record_to_ts(job.record, job.content_hash, job.text_hash))
-            if len(buf) >= batch:
-                _import(ts, collection, buf, log)
-                buf = []
+        for docs in _analysed(plan(items, summary, by_id, by_text), batch, procs):
+            _import(ts, collection, docs, log)
             now = time.perf_counter()
             if progress and now - last > 0.5:
                 last = now
                 progress(summary)
-        if buf:
-            _import(ts, collection, buf, log)
         if prune_roots is not None and not fresh:
             gone = pruned(by_source, prune_roots)
             for i in range(0, len(gone), batch):
@@ -236,8 +262,9 @@ def index_paths_typesense(url: str, paths, *, field_map: dict | None = None,
     check_field_map(field_map)
     connection.parse_url(url)
     input_bytes = sum(f.stat().st_size for f in iter_files(paths))
-    items = parsed_items(paths, field_map, procs=procs or default_procs())
+    procs = procs or default_procs()
+    items = parsed_items(paths, field_map, procs=procs)
     summary = index_items_typesense(url, items, prune_roots=paths if prune else None,
-                                    **kwargs)
+                                    procs=procs, **kwargs)
     summary.input_bytes = input_bytes
     return summary
