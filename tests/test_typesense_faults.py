@@ -91,17 +91,20 @@ def test_leader_killed_while_serving_every_search_still_answers(cluster, sample_
                 except Exception as exc:  # noqa: BLE001 - the test reports any failure
                     errors.append(repr(exc))
 
+    def wait_for(n):
+        deadline = time.monotonic() + TIMEOUT
+        while len(answers) + len(errors) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     worker = threading.Thread(target=searching)
     worker.start()
     try:
-        while len(answers) < 30:  # searches are being answered before the kill
-            time.sleep(0.05)
+        wait_for(30)  # searches are being answered before the kill
         leader = cluster.leader()
         before = len(answers)
         cluster.kill(leader)
         cluster.wait_for_leader(TIMEOUT)  # searches go on through the whole election
-        while len(answers) < before + 30:
-            time.sleep(0.05)
+        wait_for(before + len(errors) + 30)
     finally:
         stop.set()
         worker.join(TIMEOUT)
