@@ -205,7 +205,9 @@ class Nodes:
             print("  (a node without figures: no typesense-server process found for it on "
                   "this machine)")
         per_node = _extrapolate(self.snapshots, n_docs)
-        if per_node:
+        if per_node and n_docs == PER:
+            print(f"RAM per node per {PER:,} documents (measured): " + per_node)
+        elif per_node:
             print(f"RAM per node per {PER:,} documents (an extrapolation, linear in the "
                   f"documents, from {n_docs:,}; not measured): " + per_node)
 
