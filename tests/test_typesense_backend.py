@@ -319,3 +319,21 @@ def test_title_ranking_puts_every_word_in_a_short_title_first():
     hits.append({"id": "docno", "title": "通知", "doc_no": "岚综管〔2019〕1号"})
     order = title_rank.reorder(hits, ["岚综管〔2019〕1号"], {}, 1000, ("岚综管〔2019〕1号",))
     assert order[0]["id"] == "docno"
+
+
+def test_a_cluster_that_does_not_answer_is_a_one_line_error_and_a_503(ts, capsys):
+    import socket
+
+    from indexer.typesense.connection import ClusterUnavailable
+    from tests.web_fixtures import FailingBackend, make_app
+
+    with socket.socket() as s:  # a loopback port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["search", "住房", "--backend", f"typesense://k@127.0.0.1:{port}/c"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did not accept" in err and "k@" not in err
+    down = FailingBackend(ts, ClusterUnavailable("the Typesense cluster did not accept a search"))
+    r = make_app(down).test_client().get("/api/search?q=住房")
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "index-unavailable"
+    assert r.headers["Retry-After"] == "10"

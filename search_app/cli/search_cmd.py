@@ -103,10 +103,14 @@ def run(args: argparse.Namespace) -> int:
     request = SearchRequest(q=" ".join(args.query), filters=filters, sort=args.sort,
                             page=args.page, size=args.limit)
     backend = open_or_fail(args.index, args)
+    from indexer.typesense.connection import ClusterUnavailable
+
     try:
         result = backend.search(request)
     except QueryError as exc:
         raise CliError(f"{exc.message} ({exc.code})") from None
+    except ClusterUnavailable as exc:
+        raise CliError(str(exc)) from None
     finally:
         backend.close()
     if args.json:

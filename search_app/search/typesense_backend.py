@@ -52,6 +52,7 @@ DF_CACHE = 10_000
 N_DOCS_TTL = 30.0
 RELAX_MAX_UNITS = 8  # relaxation tries every k-of-n combination of the words
 READ_RETRY = 20.0  # seconds a read keeps being retried (an election takes 7-10 s)
+OPEN_RETRY = 5.0
 SEARCH_FIELDS = "tw,tws,tgs,bw,bws,bgs,dgs,at,rl,cl,key,date,odate,region2"
 # A one-character phrase is a prefix of every bigram that starts with it, and the
 # engine expands only 4 prefixes unless told (max_candidates).
@@ -67,7 +68,10 @@ class TypesenseBackend:
         self.client = connection.client(self.target)
         self.alias = self.target.collection
         self._docs = self.client.collections[self.alias].documents
-        info = self._read(lambda: self.client.collections[self.alias].retrieve())
+        # A cluster that does not answer at all is said at once (a few seconds), not
+        # after a search's whole retry budget: reads go on through an election.
+        info = connection.retrying(lambda: self.client.collections[self.alias].retrieve(),
+                                   "a read", budget=OPEN_RETRY)
         self.collection = info.get("name", self.alias)
         # For title_rank: document frequencies of query words, and the number of
         # documents (refreshed every N_DOCS_TTL s); both only order results.

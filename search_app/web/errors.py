@@ -8,6 +8,7 @@ import logging
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from indexer.typesense.connection import ClusterUnavailable
 from search_app.search.types import MAX_QUERY_CHARS, QueryError, SearchRequest
 from search_app.web.backend import IndexUnavailable
 
@@ -80,6 +81,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IndexUnavailable)
     def _unavailable(exc: IndexUnavailable):
         return error_response(503, "index-unavailable", _MESSAGES[503], {"Retry-After": "30"})
+
+    @app.errorhandler(ClusterUnavailable)
+    def _cluster_down(exc: ClusterUnavailable):
+        # A Typesense cluster that kept failing through the read retries (every node
+        # down, or no quorum): the same answer as an index that is not there yet.
+        log.warning("search cluster unavailable: %s", exc)
+        return error_response(503, "index-unavailable", _MESSAGES[503], {"Retry-After": "10"})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
