@@ -84,3 +84,23 @@ def pruned(by_source: dict[str, list[str]], roots: Iterable[str]) -> list[str]:
         if under and not os.path.exists(path):
             gone.extend(ids)
     return gone
+
+
+def index_files(write, paths, *, field_map: dict | None = None, procs: int | None = None,
+                prune: bool = False, **kwargs):
+    """Every document under *paths*, parsed in *procs* workers, handed to *write*
+    (``write(items, prune_roots=..., procs=..., **kwargs)``: an index format's writer);
+    its summary with the input's size. FileNotFoundError (a missing path) and ValueError
+    (a bad field map) are raised before *write* is called."""
+    from indexer.index.pipeline import default_procs, parsed_items
+    from indexer.ingest import iter_files
+    from indexer.readers.structured import check_field_map
+
+    paths = [str(p) for p in paths]
+    check_field_map(field_map)
+    input_bytes = sum(f.stat().st_size for f in iter_files(paths))
+    procs = procs or default_procs()
+    items = parsed_items(paths, field_map, procs=procs)
+    summary = write(items, prune_roots=paths if prune else None, procs=procs, **kwargs)
+    summary.input_bytes = input_bytes
+    return summary

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.incremental import plan, pruned
+from indexer.incremental import index_files, plan, pruned
 from indexer.index import faults, memory, store
 from indexer.index.columns import column_values
 from indexer.index.merge_policy import bounded_merge, compact, no_merge
@@ -166,20 +166,9 @@ def index_paths(index_dir: str | os.PathLike, paths: Iterable[str | os.PathLike]
 
     FileNotFoundError (a missing path) and ValueError (a bad field map or memory
     setting) are raised before the index is touched."""
-    from indexer.index.pipeline import default_procs, parsed_items
-    from indexer.ingest import iter_files
-    from indexer.readers.structured import check_field_map
-
-    paths = [str(p) for p in paths]
-    check_field_map(field_map)
     memory.memory_setting(kwargs.get("memory_mb"))  # a bad setting fails before any work
-    input_bytes = sum(f.stat().st_size for f in iter_files(paths))
-    procs = procs or default_procs()
-    items = parsed_items(paths, field_map, procs=procs)
-    summary = index_items(index_dir, items, prune_roots=paths if prune else None,
-                          procs=procs, **kwargs)
-    summary.input_bytes = input_bytes
-    return summary
+    return index_files(lambda items, **kw: index_items(index_dir, items, **kw), paths,
+                       field_map=field_map, procs=procs, prune=prune, **kwargs)
 
 
 def index_items(index_dir: str | os.PathLike, items, *, rebuild: bool = False,

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 
-from indexer.incremental import plan, pruned
+from indexer.incremental import index_files, plan, pruned
 from indexer.index.writer import IndexSummary
 from indexer.typesense import connection
 from indexer.typesense.documents import DOCUMENT_VERSION, collection_schema, record_to_ts
@@ -254,17 +254,6 @@ def index_paths_typesense(url: str, paths, *, field_map: dict | None = None,
     """`indexer.index.writer.index_paths` into a Typesense collection: every document
     under *paths*, parsed in *procs* workers. FileNotFoundError (a missing path) and
     ValueError (a bad field map or URL) are raised before the cluster is touched."""
-    from indexer.index.pipeline import default_procs, parsed_items
-    from indexer.ingest import iter_files
-    from indexer.readers.structured import check_field_map
-
-    paths = [str(p) for p in paths]
-    check_field_map(field_map)
     connection.parse_url(url)
-    input_bytes = sum(f.stat().st_size for f in iter_files(paths))
-    procs = procs or default_procs()
-    items = parsed_items(paths, field_map, procs=procs)
-    summary = index_items_typesense(url, items, prune_roots=paths if prune else None,
-                                    procs=procs, **kwargs)
-    summary.input_bytes = input_bytes
-    return summary
+    return index_files(lambda items, **kw: index_items_typesense(url, items, **kw), paths,
+                       field_map=field_map, procs=procs, prune=prune, **kwargs)
