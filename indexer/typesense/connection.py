@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import unquote
 
@@ -95,8 +95,6 @@ def client(target: Target, timeout: float = 10.0):
 class RetryLog:
     """Retries seen by one run (the index summary and the fault tests report them)."""
     retries: int = 0
-    waited: float = 0.0
-    errors: list[str] = field(default_factory=list)
 
 
 def transient(exc: BaseException) -> bool:
@@ -134,8 +132,5 @@ def retrying(call: Callable[[], T], what: str, log: RetryLog | None = None,
             pause = min(delay, deadline - now) * (0.75 + random.random() / 2)
             if log is not None:
                 log.retries += 1
-                log.waited += pause
-                if len(log.errors) < 20:
-                    log.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
             time.sleep(pause)
             delay = min(4.0, delay * 2)

@@ -40,8 +40,9 @@ def default_location() -> str:
 
 def is_backend_url(location) -> bool:
     """A ``typesense://`` (or ``typesenses://``) URL rather than an index directory."""
-    return isinstance(location, str) and location.split("://", 1)[0] in (
-        "typesense", "typesenses")
+    from indexer.typesense.connection import is_backend_url as is_url
+
+    return isinstance(location, str) and is_url(location)
 
 
 def default_index_dir() -> Path:

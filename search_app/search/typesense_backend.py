@@ -141,14 +141,42 @@ class TypesenseBackend:
         materialize = self._materialize(cache)
         plan = tq.plan(comp.query, materialize)
         own = {name: _request_filter(name, vals) for name, vals in filters.items()}
-        total, relaxed = self._count(plan, own.values()), False
-        if total == 0 and 2 <= len(comp.units) <= RELAX_MAX_UNITS:
+        rerank, searches, under, filtered, size = self._page_searches(
+            request, comp, plan, own, limit)
+        results, relaxed = self._multi(searches), False
+        if not results[0]["found"] and 2 <= len(comp.units) <= RELAX_MAX_UNITS:
             relaxed_plan = self._relax(comp, own, materialize)
             if relaxed_plan is not None:
                 plan, relaxed = relaxed_plan, True
+                rerank, searches, under, filtered, size = self._page_searches(
+                    request, comp, plan, own, limit)
+                results = self._multi(searches)
+        start, end = (request.page - 1) * request.size, request.page * request.size
+        got = _facet_counts(results[0], size)
+        for name, r in zip(filtered, results[1:], strict=True):
+            got[name] = _facet_counts(r, size).get(name, ({}, 0, False))
+        total = results[0]["found"]
+        result_facets = self._facets(plan, under, got, filters, limit)
+        rx = sn.match_regex(comp.marks)
+        found = results[0]["hits"]
+        if rerank:
+            found = self._reordered(comp, [h["document"] for h in found], materialize)[start:end]
+            docs = self._fetch([d["id"] for d in found])
+            found = [{"document": docs[d["id"]], "text_match": d.get("_score", 0.0)}
+                     for d in found if d["id"] in docs]
+        hits = [_hit(h, rx, request.snippets, comp.word_marks) for h in found]
+        suggestions = (self._suggestions(request, comp, plan, filters, own, materialize)
+                       if total == 0 else [])
+        return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
+                            took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
+                            suggestions=suggestions)
+
+    def _page_searches(self, request, comp, plan, own: dict, limit: int):
+        """(rerank?, the searches of a results page, each facet's filter, the facets
+        that have a filter, facet values asked for)."""
         scored = comp.scored and plan.ranked and request.sort == "relevance"
         sort = {"newest": "date:desc", "oldest": "odate:asc"}.get(request.sort, "date:desc")
-        start, end = (request.page - 1) * request.size, request.page * request.size
+        end = request.page * request.size
         # Relevance: the engine's best candidates reordered by their titles (title_rank),
         # fetched as ids and titles first; pages past PAGE_PER keep the engine's order,
         # which the reordering (within the first CANDIDATES) leaves as it is.
@@ -174,25 +202,7 @@ class TypesenseBackend:
         searches = [main] + [{**plan.params(), "filter_by": under[name], "per_page": 0,
                               "facet_by": FACET_FIELDS[name], "max_facet_values": size}
                              for name in filtered]
-        results = self._multi(searches)
-        got = _facet_counts(results[0], size)
-        for name, r in zip(filtered, results[1:], strict=True):
-            got[name] = _facet_counts(r, size).get(name, ({}, 0, False))
-        total = results[0]["found"]
-        result_facets = self._facets(plan, under, got, filters, limit)
-        rx = sn.match_regex(comp.marks)
-        found = results[0]["hits"]
-        if rerank:
-            found = self._reordered(comp, [h["document"] for h in found], materialize)[start:end]
-            docs = self._fetch([d["id"] for d in found])
-            found = [{"document": docs[d["id"]], "text_match": d.get("_score", 0.0)}
-                     for d in found if d["id"] in docs]
-        hits = [_hit(h, rx, request.snippets, comp.word_marks) for h in found]
-        suggestions = (self._suggestions(request, comp, plan, filters, own, materialize)
-                       if total == 0 else [])
-        return SearchResult(request=request, total=total, hits=hits, facets=result_facets,
-                            took_ms=(time.perf_counter() - started) * 1000, relaxed=relaxed,
-                            suggestions=suggestions)
+        return rerank, searches, under, filtered, size
 
     def _facets(self, plan, under: dict, got: dict, filters: dict, limit: int) -> dict:
         """The facets from the engine's top values: a facet whose values were cut off

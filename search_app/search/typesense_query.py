@@ -62,10 +62,6 @@ class Leaf:
     fields: frozenset = frozenset()
     tokens: tuple = ()
 
-    @property
-    def positional(self) -> bool:
-        return self.kind in ("wphrase", "gphrase", "gprefix")
-
     def q_text(self) -> str:
         """The leaf as a q element (tokens or a quoted phrase)."""
         if self.kind == "word":
