@@ -178,10 +178,21 @@ def records_from_file(path: str | Path, field_map: dict[str, str] | None = None
     source = str(p)
     out: list[Result] = []
     try:
-        out.extend(_read(p, source, field_map))
+        for result in _read(p, source, field_map):
+            out.append(_with_report(result, p))
     except Exception as exc:  # noqa: BLE001 - any reader bug must not end the run
         out.append(ParseFailure(source, f"{type(exc).__name__}: {exc}"))
     return out
+
+
+def _with_report(result: Result, path: Path) -> Result:
+    """An annual report gets its tables as data (`indexer.annual`), read from the file
+    itself when that keeps the cells apart (HTML, PDF)."""
+    if not isinstance(result, Record):
+        return result
+    from indexer.annual import attach
+
+    return attach(result, path if result.source == str(path) else None)
 
 
 def iter_records(paths: Iterable[str | Path], field_map: dict[str, str] | None = None,

@@ -12,7 +12,7 @@ RECORD_KEYS = (
     "id", "url", "title", "agency", "region", "pub_date", "written_date", "year", "index_no",
     "doc_no",
     "classification", "validity", "doc_type", "scope", "publish_mode", "attachments",
-    "body_kind", "body", "source",
+    "body_kind", "report_year", "report_format", "report", "body", "source",
 )
 
 
@@ -38,6 +38,11 @@ class Record:
     # Where the text is: "text" (the body), "attachment" (only in an attached file),
     # "images" (page images: scans, "一图读懂"), "none" (nowhere on the page).
     body_kind: str = "text"
+    # Annual disclosure reports only (`indexer.annual`): the year reported on, the
+    # template ("2019", "2021" or "free text") and the tables as data.
+    report_year: int | None = None
+    report_format: str = ""
+    report: dict | None = None
     id: str = ""
 
     def __post_init__(self) -> None:

@@ -28,7 +28,8 @@ def test_json_envelope(capsys, ix):
             "url", "source", "score", "snippet"}
     assert keys <= set(out["results"][0])
     assert "<mark>" not in out["results"][0]["snippet"]
-    assert set(out["facets"]) == {"agency", "region", "year", "classification", "doc_type"}
+    assert set(out["facets"]) == {"agency", "region", "year", "classification", "doc_type",
+                                   "report_year", "report_format"}
     assert {"value", "count"} <= set(out["facets"]["year"][0])
 
 
@@ -81,7 +82,8 @@ def test_default_index_from_env(capsys, ix, monkeypatch):
 def test_stats_json(capsys, ix):
     out = run_json(capsys, "stats", "--json", "--index", ix)
     assert out["documents"] == len(RECORDS)
-    assert set(out["facets"]) == {"agency", "region", "year", "classification", "doc_type"}
+    assert set(out["facets"]) == {"agency", "region", "year", "classification", "doc_type",
+                                   "report_year", "report_format"}
     assert main(["stats", "--index", ix]) == 0
     assert capsys.readouterr().out.startswith(f"documents: {len(RECORDS)}")
 

@@ -185,3 +185,45 @@ def test_an_index_whose_files_keep_vanishing_is_an_error_after_a_few_attempts(tm
     with pytest.raises(FileNotFoundError):
         store.open_index(path)
     assert len(calls) == store.OPEN_ATTEMPTS  # given up in the existence check
+
+
+def test_an_index_without_the_report_fields_takes_updates_and_a_rebuild_adds_them(
+        tmp_path, monkeypatch):
+    # An index written before annual reports were data: its pickled schema lacks them.
+    from indexer.index import schema as schema_mod
+    from search_app.search import open_backend
+
+    full = schema_mod.build_schema
+
+    def older():
+        s = full()
+        for name in ("report_year", "report_format", "report"):
+            s.remove(name)
+        return s
+
+    monkeypatch.setattr(store, "build_schema", older)
+    plain = Record(title="关于印发管理办法的通知", body="各区：现印发。", source="a.txt",
+                   url="http://example.gov.cn/a.html")
+    build_index(tmp_path / "ix", [plain])
+    monkeypatch.setattr(store, "build_schema", full)
+    sample = Path(__file__).resolve().parent.parent / "index_data" / "sample"
+    report = next(r for r in iter_records([sample / "annual_reports" / "pdf"])
+                  if isinstance(r, Record))
+    summary = index_items(tmp_path / "ix", iter([plain, report]), procs=1)
+    assert (summary.added, summary.failures) == (1, [])
+    backend = open_backend(tmp_path / "ix")
+    try:
+        assert backend.document(report.id)["report"] is None
+        # Facets and the reports list read the missing columns as empty.
+        from search_app.search import SearchRequest
+
+        assert backend.search(SearchRequest()).facets["report_year"].values == []
+        assert backend.report_documents() == []
+    finally:
+        backend.close()
+    index_items(tmp_path / "ix", iter([plain, report]), procs=1, rebuild=True)
+    backend = open_backend(tmp_path / "ix")
+    try:
+        assert backend.document(report.id)["report"]["review"]["upheld"] == 10
+    finally:
+        backend.close()

@@ -98,6 +98,10 @@ def facet_value(r: Record, name: str):
         return r.doc_type
     if name == "region":  # counted by province/city
         return "/".join(r.region.split("/")[:2])
+    if name == "report_year":
+        return str(r.report_year) if r.report_year else ""
+    if name == "report_format":
+        return r.report_format
     return r.validity.strip()
 
 

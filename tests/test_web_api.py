@@ -36,7 +36,8 @@ def test_search_returns_the_contract_envelope(client):
     assert set(data["results"][0]) == HIT_KEYS
     assert "<mark>" in "".join(h["snippet_html"] for h in data["results"])
     assert "<mark>" not in "".join(h["snippet"] for h in data["results"])
-    assert set(data["facets"]) == {"agency", "region", "year", "classification", "doc_type"}
+    assert set(data["facets"]) == {"agency", "region", "year", "classification", "doc_type",
+                                   "report_year", "report_format"}
     # Chinese stays readable in the raw JSON.
     assert "住房公积金" in r.get_data(as_text=True)
 

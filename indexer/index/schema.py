@@ -142,6 +142,11 @@ def build_schema() -> Schema:
         publish_mode=STORED(),
         attachments=STORED(),
         body_kind=STORED(),
+        # Annual reports (`indexer.annual`): the year reported on and the template are
+        # facets (kept as strings, like doc_type); the tables are stored as JSON.
+        report_year=ID(stored=True, sortable=True),
+        report_format=ID(stored=True, sortable=True),
+        report=STORED(),
     )
 
 
@@ -201,6 +206,9 @@ def record_to_document(record: Record, content_hash: str | None = None,
         "attachments": json.dumps(record.attachments, ensure_ascii=False)
         if record.attachments else "",
         "body_kind": "" if record.body_kind == "text" else record.body_kind,
+        "report_year": str(record.report_year) if record.report_year else "",
+        "report_format": record.report_format,
+        "report": json.dumps(record.report, ensure_ascii=False) if record.report else "",
     }
     return {k: v for k, v in doc.items() if v not in ("", None)}
 
@@ -210,7 +218,7 @@ STORED_DEFAULTS = {
     "id": "", "url": "", "source": "", "content_hash": "", "title": "", "body": "",
     "agency": "", "region": "", "classification": "", "year": None, "pub_date": "", "written_date": "", "doc_type": "",
     "doc_no": "", "index_no": "", "validity": "", "scope": "", "publish_mode": "",
-    "attachments": "", "body_kind": "",
+    "attachments": "", "body_kind": "", "report_year": "", "report_format": "", "report": "",
 }
 
 
@@ -219,4 +227,6 @@ def stored_to_dict(stored: dict) -> dict:
     out = {k: stored.get(k, default) for k, default in STORED_DEFAULTS.items()}
     out["attachments"] = json.loads(out["attachments"]) if out["attachments"] else []
     out["body_kind"] = out["body_kind"] or "text"
+    out["report"] = json.loads(out["report"]) if out["report"] else None
+    out["report_year"] = int(out["report_year"]) if out["report_year"] else None
     return out

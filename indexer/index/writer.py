@@ -30,7 +30,7 @@ from indexer.incremental import index_files, plan, pruned
 from indexer.index import faults, memory, store
 from indexer.index.columns import column_values
 from indexer.index.merge_policy import bounded_merge, compact, no_merge
-from indexer.index.schema import record_to_document
+from indexer.index.schema import build_schema, record_to_document
 from indexer.record import Record
 
 # Documents per commit: a crash loses at most this many. $GONGKAI_COMMIT_EVERY overrides
@@ -265,11 +265,17 @@ def _write(ix, items, summary, by_id, by_text, progress, every: _Every, procs,
     # would be merged again and again as the run goes on.
     merge = bounded_merge(memory_mb) if merging else no_merge
     writer = _new_writer(ix, procs)
+    names = set(ix.schema.names())
+    known = None if set(build_schema().names()) <= names else names
     pending = pending_bytes = 0
     last_report = 0.0
     try:
         for job in plan(items, summary, by_id, by_text):
             doc = record_to_document(job.record, job.content_hash, job.text_hash)
+            if known is not None:
+                # An index written before a field existed keeps its schema: the field
+                # waits for a rebuild instead of failing the update.
+                doc = {k: v for k, v in doc.items() if k in known}
             if job.replaces:
                 writer.update_document(**doc)
             else:

@@ -193,6 +193,7 @@ def collection_schema(name: str) -> dict:
             _f("rl", "string[]"), _f("classification", "string", facet=True),
             _f("cl", "string[]"), _f("doc_type", "string", facet=True),
             _f("validity", "string", facet=True),
+            _f("report_year", "string", facet=True), _f("report_format", "string", facet=True),
             _f("year", "int32", facet=True, optional=False),
             _f("date", "int64", optional=False), _f("odate", "int64", optional=False),
             _f("key", "string", optional=False),

@@ -29,7 +29,7 @@ from search_app.search.types import FACETS, FILTERS, Facet, FacetValue, QueryErr
 
 # Columns read into code arrays: the filters, and the classification top level.
 _CODED = ("agency", "classification", "classification_l1", "doc_type", "validity",
-          "region", "region_l1", "region_l2")
+          "region", "region_l1", "region_l2", "report_year", "report_format")
 
 
 @dataclass
@@ -73,6 +73,8 @@ def _coded_column(reader, name: str) -> Coded:
     """`_code` of a column over every segment, each segment's distinct values coded
     once (a million documents have a few thousand agencies), not each document's."""
     index: dict[str, int] = {}
+    if name not in reader.schema:  # an index written before the field existed
+        return Coded(np.full(reader.doc_count_all(), -1, dtype=np.int32), [], index)
     parts = []
     for leaf, _offset in reader.leaf_readers():
         got = coded_column(leaf, name)
@@ -215,7 +217,7 @@ def facet_from_counts(name: str, counts: dict[str, int], limit: int,
     chosen filter always shows. Shared by every backend. An engine that returns only
     its top values gives *counts* with every value that can be shown (ties included),
     the number of *distinct* values, and the *chosen_counts* of chosen values."""
-    if name == "year":
+    if name in ("year", "report_year"):
         order = sorted(counts.items(), key=lambda kv: (-kv[1], -int(kv[0])))
     else:
         order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 # Facet fields, in display order. Filters use the same names.
-FACETS = ("agency", "region", "year", "classification", "doc_type")
+FACETS = ("agency", "region", "year", "classification", "doc_type", "report_year",
+          "report_format")
 FILTERS = FACETS + ("validity",)
 SORTS = ("relevance", "newest", "oldest")
 
@@ -162,6 +163,10 @@ class SearchBackend(Protocol):
         ``body_html`` with the query's matches marked when *q* is given."""
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]: ...
+
+    def report_documents(self) -> list[dict]:
+        """Every annual report (a document with a ``report_format``): its stored fields
+        without the body (`search_app.search.reports` turns them into figures)."""
 
     def stats(self) -> dict:
         """{"documents": N, "facets": {name: [{"value", "count"}...]}, "last_modified"}"""

@@ -44,7 +44,8 @@ from search_app.search.types import (
 )
 
 FACET_FIELDS = {"agency": "agency", "region": "region2", "year": "year",
-                "classification": "classification", "doc_type": "doc_type"}
+                "classification": "classification", "doc_type": "doc_type",
+                "report_year": "report_year", "report_format": "report_format"}
 FACET_VALUES = 10_000  # "every value of a facet", when its top values are not enough
 FACET_VALUES_MIN = 120  # values asked for at least (every year of a collection)
 MAX_FACET_LIMIT = 100
@@ -59,7 +60,8 @@ SEARCH_FIELDS = "tw,tws,tgs,bw,bws,bgs,dgs,at,rl,cl,key,date,odate,region2"
 MAX_PREFIX_TOKENS = 100_000
 PAGE_PER = 250  # Typesense's largest page, for fetching the ids a phrase matches
 _FILTER_FIELDS = {"agency": "agency", "region": "rl", "classification": "cl",
-                  "doc_type": "doc_type", "validity": "validity"}
+                  "doc_type": "doc_type", "validity": "validity",
+                  "report_year": "report_year", "report_format": "report_format"}
 
 
 class TypesenseBackend:
@@ -331,6 +333,23 @@ class TypesenseBackend:
         if found is None:
             return None
         return sn.marked_document(_stored(found), q)
+
+    def report_documents(self) -> list[dict]:
+        """Every annual report's stored fields without its body (`search.reports`)."""
+        import json
+
+        from indexer.annual import FREE_TEXT
+
+        kinds = ",".join(tq._quote(v) for v in ("2019", "2021", FREE_TEXT))
+        lines = self._docs.export({"filter_by": f"report_format:=[{kinds}]",
+                                   "exclude_fields": SEARCH_FIELDS + ",body"})
+        out = []
+        for line in lines.splitlines():
+            if line.strip():
+                d = _stored(json.loads(line))
+                d.pop("body", None)
+                out.append(d)
+        return out
 
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
         """Documents sharing the key terms (`similar.choose_terms`, document frequencies

@@ -329,6 +329,18 @@ class WhooshBackend:
             d = stored_to_dict(gen.searcher.stored_fields(docnum))
         return sn.marked_document(d, q)
 
+    def report_documents(self) -> list[dict]:
+        """Every annual report's stored fields without its body (`search.reports`)."""
+        with self._use() as gen:
+            cols = gen.columns
+            has = (cols.coded["report_format"].codes >= 0) & cols.live
+            out = []
+            for docnum in np.flatnonzero(has):
+                d = stored_to_dict(gen.searcher.stored_fields(int(docnum)))
+                d.pop("body", None)
+                out.append(d)
+        return out
+
     def more_like_this(self, doc_id: str, limit: int = 5) -> list[Hit]:
         """The documents most like *doc_id* (`similar`: its key terms searched by the
         search evaluator), without itself; [] for an unknown id or a document without

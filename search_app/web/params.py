@@ -30,6 +30,8 @@ FILTER_PARAMS = {
     "classification": "classification",
     "type": "doc_type",
     "validity": "validity",
+    "report_year": "report_year",
+    "report_format": "report_format",
 }
 PARAM_FOR_FILTER = {v: k for k, v in FILTER_PARAMS.items()}
 

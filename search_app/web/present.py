@@ -21,6 +21,8 @@ FACET_LABELS = {
     "classification": "主题分类",
     "doc_type": "文种",
     "validity": "有效性",
+    "report_year": "报告年度",
+    "report_format": "年报格式",
 }
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 # What the document page says when a document's text is not on its page.
