@@ -21,7 +21,7 @@ def create_app(config: dict | None = None):
 
     from flask import Flask
 
-    from search_app.web import api, export, views
+    from search_app.web import api, export, reports, views
     from search_app.web.backend import EXTENSION, BackendHolder
     from search_app.web.errors import register_error_handlers
     from search_app.web.present import register_template_helpers
@@ -57,4 +57,5 @@ def create_app(config: dict | None = None):
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(reports.bp)
     return app

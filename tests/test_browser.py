@@ -207,3 +207,42 @@ def test_help_examples_are_clickable(page, live_server):
     page.wait_for_selector("ol.hits li.hit")
     assert page.input_value("#q") == query
     assert int(page.inner_text("#total")) > 0
+
+
+def test_reports_filter_sort_and_open_an_agency(page, live_server):
+    page.goto(live_server + "/reports")
+    shot(page, "reports", full_page=True)
+    no_horizontal_scroll(page)  # the wide table scrolls inside its own box
+    all_rows = int(page.inner_text("#report-count"))
+    page.select_option("select[name=agency]", "平潭综合实验区")
+    page.fill("input[name=year]", "2019-2025")
+    page.click(".report-filters button")
+    page.wait_for_url("**/reports?*")
+    shown = int(page.inner_text("#report-count"))
+    assert 0 < shown < all_rows
+    years = [int(t) for t in page.locator(".reports-table tbody tr td:first-child a").all_inner_texts()]
+    assert years == sorted(years, reverse=True) and min(years) >= 2019
+    page.locator(".reports-table thead a", has_text="本年新收申请").click()
+    received = [t for t in page.locator(".reports-table tbody tr td.num:nth-child(4)").all_inner_texts()]
+    numbers = [int(t) for t in received if t.isdigit()]
+    assert numbers == sorted(numbers, reverse=True)
+    page.locator(".reports-table tbody th a").first.click()
+    page.wait_for_selector("svg.report-chart")
+    shot(page, "report-agency", full_page=True)
+    no_horizontal_scroll(page)
+    assert page.locator("svg.report-chart a rect").count() > 0
+    page.locator("svg.report-chart a").last.click()
+    page.wait_for_selector("section.report-data")
+    shot(page, "report-document")
+    assert page.locator(".checks-summary").count() == 1
+
+
+def test_reports_work_without_javascript(browser, live_server):
+    context = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    page.set_default_timeout(browser_support.TIMEOUT_MS)
+    page.goto(live_server + "/reports")
+    page.locator(".reports-table tbody th a", has_text="洪泽区人民政府").click()
+    page.locator("svg.report-chart a").first.click()
+    assert "2 项不相符" in page.inner_text(".checks-summary")
+    context.close()

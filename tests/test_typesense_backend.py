@@ -181,6 +181,22 @@ def test_bad_request_values_are_refused_as_on_the_embedded_index(web_backend, ts
 
 # --- indexing ---------------------------------------------------------------------------
 
+def test_annual_reports_compare_the_same_on_both_backends(web_backend, ts):
+    from search_app.search import reports
+
+    def rows(backend):
+        return sorted(reports.report_rows(backend.report_documents()),
+                      key=lambda r: (r["reporter"], r["report_year"]))
+
+    embedded = rows(web_backend)
+    assert len(embedded) >= 12
+    assert rows(ts) == embedded
+    got = ts.search(SearchRequest(filters={"report_format": ["2019"]}, snippets=False))
+    assert got.total == 2
+    # Other facets count under the filter: the years of the 2019-format reports.
+    assert {v.value for v in got.facets["report_year"].values} == {"2019", "2020"}
+
+
 def test_a_second_run_changes_nothing_and_a_changed_record_is_replaced(typesense_cluster,
                                                                        sample_records):
     import dataclasses

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from search_app.web.export import _cell
+from search_app.search.csv_lines import csv_cell as _cell
 
 pytest_plugins = ["tests.web_fixtures"]
 

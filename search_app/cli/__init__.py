@@ -9,7 +9,8 @@ import importlib
 import sys
 
 # (module, ...) in the order --help lists them.
-_COMMANDS = ("parse_cmd", "index_cmd", "search_cmd", "stats_cmd", "serve_cmd", "cluster_cmd")
+_COMMANDS = ("parse_cmd", "index_cmd", "search_cmd", "stats_cmd", "reports_cmd", "serve_cmd",
+             "cluster_cmd")
 
 
 class CliError(Exception):

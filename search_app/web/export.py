@@ -12,14 +12,13 @@ visible before it is read.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
+from search_app.search.csv_lines import csv_line
 from search_app.search.types import MAX_PAGE_SIZE, MAX_RESULT_DEPTH, QueryError, SearchRequest
 from search_app.web.backend import get_backend
 from search_app.web.params import parse_search_request, with_changes
@@ -34,23 +33,9 @@ FEED_SIZE = 20
 CSV_COLUMNS = ("id", "title", "agency", "region", "pub_date", "written_date", "year", "doc_no",
                "classification",
                "doc_type", "url", "permalink")
-# A cell starting with one of these is a formula to Excel (CSV injection); a leading
-# apostrophe makes it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # XML 1.0 cannot carry these at all, escaped or not.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ATOM_NS = "http://www.w3.org/2005/Atom"
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv_line(values) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow([_cell(v) for v in values])
-    return buf.getvalue()
 
 
 def _year_in(year: int, values: list[str]) -> bool:
@@ -120,10 +105,10 @@ def csv_export():
                 return
 
     def lines():
-        yield "\ufeff" + _csv_line(CSV_COLUMNS)  # BOM: Excel reads UTF-8 Chinese only so
+        yield "\ufeff" + csv_line(CSV_COLUMNS)  # BOM: Excel reads UTF-8 Chinese only so
         for sreq, rows in slices:
             for hit in walk(sreq, rows):
-                yield _csv_line([hit.id, hit.title, hit.agency, hit.region, hit.pub_date,
+                yield csv_line([hit.id, hit.title, hit.agency, hit.region, hit.pub_date,
                                  hit.written_date, hit.year,
                                  hit.doc_no, hit.classification, hit.doc_type, hit.url,
                                  permalink.replace("ID", hit.id)])

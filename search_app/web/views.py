@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from indexer.annual import template as T
 from search_app.search.types import FACETS, SearchRequest
 from search_app.web.backend import IndexUnavailable, document_or_404, get_backend
 from search_app.web.params import (
@@ -17,6 +18,16 @@ from search_app.web.present import FACET_LABELS, SORT_LABELS, search_url
 from search_app.web.timeline import build_timeline
 
 bp = Blueprint("views", __name__)
+
+# Printed names of the annual-report tables' rows and columns (document page).
+REPORT_LABELS = {
+    "rows": T.ROW_LABELS, "columns": T.COLUMN_LABELS, "proactive_items": T.ITEM_LABELS,
+    "group_names": T.GROUP_LABELS, "groups": T.APPEAL_GROUPS,
+    "request_columns": T.REQUEST_COLUMNS, "appeal_columns": T.APPEAL_COLUMNS,
+    "stated": {"proactive_total": "全年主动公开信息", "requests_total": "收到申请",
+               "requests_granted": "同意公开", "requests_denied": "不予公开",
+               "review_total": "行政复议", "suit_total": "行政诉讼", "fees": "收费（元）"},
+}
 
 # Facet values the sidebar shows before "更多"; the rest sit in a <details> (no JS).
 FACET_VISIBLE = 8
@@ -92,7 +103,7 @@ def _page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
 def document(doc_id: str):
     doc, q, similar = document_or_404(doc_id)
     return render_template("document.html", doc=doc, q=q, similar=similar,
-                           req=SearchRequest(q=q),
+                           req=SearchRequest(q=q), labels=REPORT_LABELS,
                            api_url=url_for("api.document", doc_id=doc["id"], q=q or None))
 
 
