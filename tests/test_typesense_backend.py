@@ -197,6 +197,36 @@ def test_annual_reports_compare_the_same_on_both_backends(web_backend, ts):
     assert {v.value for v in got.facets["report_year"].values} == {"2019", "2020"}
 
 
+def test_a_collection_without_the_report_fields_still_searches(typesense_cluster, sample_records,
+                                                              monkeypatch):
+    # A collection written before report_year/report_format were facets.
+    from indexer.typesense import writer
+    from indexer.typesense.writer import index_items_typesense
+
+    full = writer.collection_schema
+
+    def older(name):
+        schema = full(name)
+        schema["fields"] = [f for f in schema["fields"]
+                            if f["name"] not in ("report_year", "report_format")]
+        return schema
+
+    monkeypatch.setattr(writer, "collection_schema", older)
+    url = url_for(typesense_cluster, "before-reports")
+    records = [r for r in sample_records if not r.report and r.agency][:20]
+    assert index_items_typesense(url, records, rebuild=True).failures == []
+    backend = open_backend(url)
+    try:
+        got = backend.search(SearchRequest(snippets=False))
+        assert got.total == 20
+        assert got.facets["report_year"].values == [] and got.facets["agency"].values
+        assert backend.search(SearchRequest(filters={"report_format": ["2021"]})).total == 0
+        assert backend.report_documents() == []
+        assert backend.stats()["facets"]["report_format"] == []
+    finally:
+        backend.close()
+
+
 def test_a_second_run_changes_nothing_and_a_changed_record_is_replaced(typesense_cluster,
                                                                        sample_records):
     import dataclasses

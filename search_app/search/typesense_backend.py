@@ -75,6 +75,12 @@ class TypesenseBackend:
         info = connection.retrying(lambda: self.client.collections[self.alias].retrieve(),
                                    "a read", budget=OPEN_RETRY)
         self.collection = info.get("name", self.alias)
+        # A collection written before a facet field existed (report_year, report_format)
+        # has none of its values: that facet is empty and filtering on it matches nothing,
+        # instead of every search failing on an unknown field.
+        fields = {f.get("name") for f in info.get("fields", [])}
+        self._absent = {n for n in FACETS if FACET_FIELDS[n] not in fields} if fields else set()
+        self._facet_names = tuple(n for n in FACETS if n not in self._absent)
         # For title_rank: document frequencies of query words, and the number of
         # documents (refreshed every N_DOCS_TTL s); both only order results.
         self._dfs: dict[str, int] = {}
@@ -142,7 +148,8 @@ class TypesenseBackend:
         cache: dict = {}
         materialize = self._materialize(cache)
         plan = tq.plan(comp.query, materialize)
-        own = {name: _request_filter(name, vals) for name, vals in filters.items()}
+        own = {name: tq.FALSE if name in self._absent else _request_filter(name, vals)
+               for name, vals in filters.items()}
         rerank, searches, under, filtered, size = self._page_searches(
             request, comp, plan, own, limit)
         results, relaxed = self._multi(searches), False
@@ -191,7 +198,7 @@ class TypesenseBackend:
             main.update(page=1, per_page=max(title_rank.CANDIDATES, end),
                         include_fields="id,title,doc_no")
             main.pop("exclude_fields")
-        unfiltered = [n for n in FACETS if n not in own]
+        unfiltered = [n for n in self._facet_names if n not in own]
         size = _facet_size(limit)
         if unfiltered:
             main["facet_by"] = ",".join(FACET_FIELDS[n] for n in unfiltered)
@@ -199,8 +206,8 @@ class TypesenseBackend:
         # Each facet is counted under every filter but its own: one search per facet that
         # has a filter; the rest share the results search.
         under = {name: _and([plan.filter] + [f for k, f in own.items() if k != name])
-                 for name in FACETS}
-        filtered = [n for n in FACETS if n in own]
+                 for name in self._facet_names}
+        filtered = [n for n in self._facet_names if n in own]
         searches = [main] + [{**plan.params(), "filter_by": under[name], "per_page": 0,
                               "facet_by": FACET_FIELDS[name], "max_facet_values": size}
                              for name in filtered]
@@ -213,7 +220,7 @@ class TypesenseBackend:
         counted on their own."""
         # (A cut year facet is asked again too: whether year 0, "no year", was among the
         # values below the cut decides its number of distinct values.)
-        again = [name for name in FACETS if name in got and got[name][2] and (
+        again = [name for name in self._facet_names if name in got and got[name][2] and (
             name == "year" or _tie_cut(got[name][0], limit))]
         if again:
             res = self._multi([{**plan.params(), "filter_by": under[n], "per_page": 0,
@@ -221,7 +228,7 @@ class TypesenseBackend:
                                for n in again])
             for name, r in zip(again, res, strict=True):
                 got[name] = _facet_counts(r, FACET_VALUES).get(name, ({}, 0, False))
-        asks = [(name, v) for name in FACETS for v in filters.get(name, [])
+        asks = [(name, v) for name in self._facet_names for v in filters.get(name, [])
                 if (name != "year" or v.isdigit()) and name in got
                 and (v not in got[name][0] or (name == "region" and got[name][2]))]
         name_counts = self._counts([(plan, _and([under[n], _request_filter(n, [v])]))
@@ -340,6 +347,8 @@ class TypesenseBackend:
 
         from indexer.annual import FREE_TEXT
 
+        if "report_format" in self._absent:
+            return []
         kinds = ",".join(tq._quote(v) for v in ("2019", "2021", FREE_TEXT))
         lines = self._docs.export({"filter_by": f"report_format:=[{kinds}]",
                                    "exclude_fields": SEARCH_FIELDS + ",body"})
@@ -392,7 +401,7 @@ class TypesenseBackend:
 
     def stats(self) -> dict:
         r = self._multi([{"q": "*", "per_page": 0, "max_facet_values": FACET_VALUES,
-                          "facet_by": ",".join(FACET_FIELDS[n] for n in FACETS)}])[0]
+                          "facet_by": ",".join(FACET_FIELDS[n] for n in self._facet_names)}])[0]
         counts = _facet_counts(r, FACET_VALUES)
         out = {"documents": int(r["found"]), "facets": {}}
         for name in FACETS:
