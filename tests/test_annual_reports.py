@@ -103,6 +103,15 @@ def test_splits_never_write_a_leading_zero_and_keep_a_minus_sign_first():
     assert recover.splits("-1538", 2) == [(-1, 538), (-15, 38), (-153, 8)]
 
 
+def test_full_width_digits_and_thousands_separators_are_numbers():
+    from indexer.annual.sources import from_text
+    from indexer.annual.tables import row_cells, value_pieces
+
+    src = from_text("（一）予以公开 １,２３４　０ ０ ０ ０ ０ １,２３４。")
+    pieces = value_pieces(src.text[src.text.index("公开") + 2:])
+    assert row_cells(pieces, 7, divided=False) == [(1234, 0, 0, 0, 0, 0, 1234)]
+
+
 def test_spaces_in_a_text_rendering_are_cell_borders():
     # 2019 report: "230 000023" is 23 | 0 0 0 0 0 | 23, never 2 | 30 …
     record = report_record(SAMPLE / COPIES["pingtan_2019_text"])

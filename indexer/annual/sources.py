@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 EMPTY = "∅"
@@ -24,6 +25,10 @@ class CellText:
     text: str
     divided: bool  # True: whitespace separates every cell; False: cells may run together
     kind: str  # "html", "pdf" or "text"
+
+    def __post_init__(self):
+        # Full-width digits and punctuation ("１２", "．") read as their ASCII forms.
+        object.__setattr__(self, "text", unicodedata.normalize("NFKC", self.text))
 
 
 def from_html(data: bytes) -> CellText:

@@ -17,11 +17,11 @@ from indexer.annual import template as T
 from indexer.annual.sources import EMPTY
 
 _NULL_TOKENS = {EMPTY, "/", "／", "-", "－", "—", "——", "–", "无"}
-_VALUE_CHARS = r"0-9.,，\s∅/／\-－—–"
+_VALUE_CHARS = r"0-9.,\s∅/／\-－—–"
 _VALUE_RUN = re.compile(rf"[{_VALUE_CHARS}]*")
 _FIRST_VALUE = re.compile(r"[0-9∅/／\-－—–]")
 _MINUS_BORDER = re.compile(r"(?<=\d)(?=[-－]\d)")
-_NUMBER = re.compile(r"^[-－]?\d+(?:[.,]\d+)?$")
+_NUMBER = re.compile(r"^[-－]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
 
 def spaced(label: str) -> str:
@@ -96,7 +96,9 @@ def value_pieces(segment: str) -> list[str]:
     run = _VALUE_RUN.match(segment, m.start()).group(0)
     # A minus sign after a digit opens the next cell ("2648-18538": 上一年项目数量 2648,
     # then 本年增/减 -185… run together with the next cell).
-    return [q for p in re.split(r"\s+", run) if p for q in _MINUS_BORDER.split(p) if q]
+    # A comma or full stop at a piece's end is the sentence's, not the number's.
+    pieces = (q.strip(",.") for p in re.split(r"\s+", run) for q in _MINUS_BORDER.split(p))
+    return [q for q in pieces if q]
 
 
 def _cell(piece: str):
@@ -104,10 +106,8 @@ def _cell(piece: str):
         return None
     if not _NUMBER.match(piece):
         return None
-    piece = piece.replace("－", "-")
-    if "." in piece or ("," in piece and len(piece.split(",")[-1]) != 3):
-        return float(piece.replace(",", ".")) if "," in piece else float(piece)
-    return int(piece.replace(",", ""))
+    piece = piece.replace("－", "-").replace(",", "")  # "1,234": a thousands separator
+    return float(piece) if "." in piece else int(piece)
 
 
 def row_cells(pieces: list[str], width: int, divided: bool, accept=None) -> list[tuple]:
