@@ -158,3 +158,11 @@ def test_gongkai_reports_refuses_a_bad_year_in_one_line(web_index_dir, capsys):
     assert main(["reports", "--index", str(web_index_dir), "--year", "abc"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_report_facets_read_as_words_on_the_search_page(client):
+    html = client.get("/search?q=政府信息公开&report_format=free+text").data.decode()
+    assert 'data-value="free text"' in html and "文字报告" in html  # the facet, and the chip
+    assert "年报格式：文字报告" in html
+    home = client.get("/").data.decode()
+    assert 'href="/reports"' in home

@@ -24,6 +24,16 @@ FACET_LABELS = {
     "report_year": "报告年度",
     "report_format": "年报格式",
 }
+# How a facet value reads on a page, where the stored value is a code.
+FACET_VALUE_LABELS = {
+    "report_format": {"2019": "2019 年格式", "2021": "2021 年格式", "free text": "文字报告"},
+}
+
+
+def facet_value_label(value, facet: str) -> str:
+    return FACET_VALUE_LABELS.get(facet, {}).get(str(value), str(value))
+
+
 SORT_LABELS = {"relevance": "相关度", "newest": "最新", "oldest": "最早"}
 # What the document page says when a document's text is not on its page.
 BODY_KIND_NOTES = {
@@ -123,7 +133,8 @@ def register_template_helpers(app) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters.update(marked=marked, safe_url=safe_url, host=display_host,
-                                   source_label=source_label)
+                                   source_label=source_label,
+                                   facet_value_label=facet_value_label)
     app.jinja_env.globals.update(
         search_url=search_url, hidden_params=hidden_params, example=example,
         facet_labels=FACET_LABELS, metadata_labels=METADATA_LABELS,

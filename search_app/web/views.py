@@ -14,7 +14,7 @@ from search_app.web.params import (
     toggle_filter,
     with_changes,
 )
-from search_app.web.present import FACET_LABELS, SORT_LABELS, search_url
+from search_app.web.present import FACET_LABELS, SORT_LABELS, facet_value_label, search_url
 from search_app.web.timeline import build_timeline
 
 bp = Blueprint("views", __name__)
@@ -69,7 +69,8 @@ def search():
             values.sort(key=lambda pair: str(pair[0].value), reverse=True)
         facets.append({"name": name, "label": FACET_LABELS[name], "values": values,
                        "distinct": facet.distinct})
-    chips = [(FACET_LABELS.get(key, key), value, toggle_filter(req, key, value))
+    chips = [(FACET_LABELS.get(key, key), facet_value_label(value, key),
+              toggle_filter(req, key, value))
              for key, values in req.filters.items() for value in values]
     suggestions = []
     for s in result.suggestions:
