@@ -223,6 +223,7 @@ def test_reports_filter_sort_and_open_an_agency(page, live_server):
     years = [int(t) for t in page.locator(".reports-table tbody tr td:first-child a").all_inner_texts()]
     assert years == sorted(years, reverse=True) and min(years) >= 2019
     page.locator(".reports-table thead a", has_text="本年新收申请").click()
+    page.wait_for_url("**sort=received*")  # read the sorted page, not the one before it
     received = [t for t in page.locator(".reports-table tbody tr td.num:nth-child(4)").all_inner_texts()]
     numbers = [int(t) for t in received if t.isdigit()]
     assert numbers == sorted(numbers, reverse=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from indexer.annual import checks as _checks
 from indexer.annual import extract, prose, recognise, sources
+from indexer.ingest import HTML_SUFFIXES
 from indexer.record import Record
 
 FREE_TEXT = "free text"
@@ -30,11 +31,11 @@ def cell_text_for(record: Record, path: Path | None) -> sources.CellText:
     if path is not None:
         suffix = path.suffix.lower()
         try:
-            if suffix in (".html", ".htm", ".shtml", ".xhtml"):
+            if suffix in HTML_SUFFIXES:
                 return sources.from_html(path.read_bytes())
             if suffix == ".pdf":
                 return sources.from_pdf(path)
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - the reader read this file: its body is enough
             pass
     return sources.from_text(record.body)
 

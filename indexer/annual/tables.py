@@ -95,8 +95,8 @@ def value_pieces(segment: str) -> list[str]:
         return []
     run = _VALUE_RUN.match(segment, m.start()).group(0)
     # A minus sign after a digit opens the next cell ("2648-18538": 上一年项目数量 2648,
-    # then 本年增/减 -185… run together with the next cell).
-    # A comma or full stop at a piece's end is the sentence's, not the number's.
+    # then 本年增/减 -185… run together with the next cell); a comma or full stop at a
+    # piece's end is the sentence's, not the number's.
     pieces = (q.strip(",.") for p in re.split(r"\s+", run) for q in _MINUS_BORDER.split(p))
     return [q for q in pieces if q]
 

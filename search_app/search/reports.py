@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from search_app.search.query_parser import parse_year
 from search_app.search.types import QueryError
 
 # (key, label, what it is). The order is the column order of every rendering.
@@ -48,18 +49,15 @@ class ReportQuery:
 
 
 def parse_years(value: str) -> tuple[int, int] | None:
-    """"2023" or "2019-2023" (None for ""); QueryError('bad-year') otherwise."""
+    """"2023" or "2019-2023" (None for ""), as the search's year filter reads them, except
+    that a range written backwards is refused: QueryError('bad-year')."""
     value = (value or "").strip()
     if not value:
         return None
     lo, sep, hi = value.partition("-")
-    try:
-        first, last = int(lo), int(hi if sep else lo)
-    except ValueError:
-        raise QueryError("bad-year", f"年份应写作 2023 或 2019-2023，而不是 {value!r}") from None
-    if not (1990 <= first <= 2100 and 1990 <= last <= 2100) or first > last:
-        raise QueryError("bad-year", f"年份超出范围：{value!r}")
-    return first, last
+    if sep and lo.strip().isdigit() and hi.strip().isdigit() and int(lo) > int(hi):
+        raise QueryError("bad-year", f"年份范围应从小到大，而不是 {value!r}")
+    return parse_year(value)
 
 
 def parse_sort(value: str) -> tuple[str, bool]:

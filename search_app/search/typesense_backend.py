@@ -21,6 +21,7 @@ several searches (`typesense_query.Filters`), except for what the README lists.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import time
 
 from indexer.fields import DOC_NO_RE, normalize_doc_no
@@ -343,8 +344,6 @@ class TypesenseBackend:
 
     def report_documents(self) -> list[dict]:
         """Every annual report's stored fields without its body (`search.reports`)."""
-        import json
-
         from indexer.annual import FREE_TEXT
 
         if "report_format" in self._absent:

@@ -37,13 +37,12 @@ def _all_rows() -> list[dict]:
     return R.report_rows(get_backend().report_documents())
 
 
-def _url(endpoint: str, external: bool = False, **changes) -> str:
+def _url(endpoint: str, **changes) -> str:
+    """*endpoint* with this request's filters and sort, and *changes*."""
     params = {k: request.args.get(k, "").strip() for k in _PARAMS}
     params.update(changes)
     params = {k: v for k, v in params.items() if v}
-    agency = params.pop("reporter", None)
-    kwargs = {"agency": agency} if agency else {}
-    base = url_for(endpoint, _external=external, **kwargs)
+    base = url_for(endpoint)
     return f"{base}?{urlencode(params)}" if params else base
 
 
