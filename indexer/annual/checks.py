@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from indexer.annual import template as T
 
-_COLUMN_NAMES = {
-    "natural_person": "自然人", "commercial": "商业企业", "research": "科研机构",
-    "public_interest": "社会公益组织", "legal_services": "法律服务机构", "other_org": "其他",
-    "total": "总计",
-}
 _GROUP_NAMES = {"review": "行政复议", "suit_direct": "未经复议直接起诉",
                 "suit_after_review": "复议后起诉"}
 
@@ -48,7 +43,7 @@ def check(report: dict) -> list[dict]:
             out.append(_check(f"requests.{row}.total", f"{row}: 六类申请人之和 = 总计",
                               parts, [cells["total"]]))
         for col in T.REQUEST_COLUMNS:
-            name = _COLUMN_NAMES[col]
+            name = T.COLUMN_LABELS[col]
             out.append(_check(f"requests.closed.{col}", f"{name}: 各项办理结果之和 = (七)总计",
                               [requests[r][col] for r in results], [requests["closed"][col]]))
             out.append(_check(f"requests.balance.{col}", f"{name}: 一 + 二 = 三(七) + 四",

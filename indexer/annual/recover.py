@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import combinations, product
 
+from indexer.annual.sources import cell_value
+
 # Beyond this many arrangements of the ambiguous rows, give up on the column identities
 # (each row then keeps only what its own candidates agree on).
 MAX_ARRANGEMENTS = 200_000
@@ -50,7 +52,7 @@ def row_candidates(pieces: Sequence[str], width: int,
     string ("12.5", "/") is one cell."""
     def options(piece: str, parts: int):
         if parts == 1:
-            return [(_number(piece),)]
+            return [(cell_value(piece),)]
         return splits(piece, parts) if piece.lstrip("-－").isdigit() else []
 
     out: list[Cells] = []
@@ -70,18 +72,6 @@ def row_candidates(pieces: Sequence[str], width: int,
     if pieces and len(pieces) <= width:
         walk(0, width, ())
     return out
-
-
-def _number(piece: str):
-    piece = piece.replace(",", "").replace("，", "")
-    try:
-        return int(piece)
-    except ValueError:
-        pass
-    try:
-        return float(piece)
-    except ValueError:
-        return None
 
 
 def sums_to_last(cells: Cells) -> bool:

@@ -16,6 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 
 EMPTY = "∅"
+# How a cell with no figure is printed.
+NULL_TOKENS = {EMPTY, "/", "／", "-", "－", "—", "——", "–", "无"}
+_NUMBER = re.compile(r"^[-－]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _PAGE_NO = re.compile(r"^\s*[-－—]\s*\d{1,3}\s*[-－—]\s*$", re.M)
 _SPACE = re.compile(r"\s+")
 
@@ -83,3 +86,12 @@ def from_pdf(path) -> CellText:
 
 def from_text(body: str) -> CellText:
     return CellText(body, divided=False, kind="text")
+
+
+def cell_value(piece: str):
+    """A cell's number ("1,234": a thousands separator), or None for a cell printed
+    empty and for anything that is not a number."""
+    if piece in NULL_TOKENS or not _NUMBER.match(piece):
+        return None
+    piece = piece.replace("－", "-").replace(",", "")
+    return float(piece) if "." in piece else int(piece)

@@ -14,14 +14,12 @@ import re
 
 from indexer.annual import recover
 from indexer.annual import template as T
-from indexer.annual.sources import EMPTY
+from indexer.annual.sources import NULL_TOKENS, cell_value
 
-_NULL_TOKENS = {EMPTY, "/", "／", "-", "－", "—", "——", "–", "无"}
 _VALUE_CHARS = r"0-9.,\s∅/／\-－—–"
 _VALUE_RUN = re.compile(rf"[{_VALUE_CHARS}]*")
 _FIRST_VALUE = re.compile(r"[0-9∅/／\-－—–]")
 _MINUS_BORDER = re.compile(r"(?<=\d)(?=[-－]\d)")
-_NUMBER = re.compile(r"^[-－]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 
 
 def spaced(label: str) -> str:
@@ -101,25 +99,16 @@ def value_pieces(segment: str) -> list[str]:
     return [q for q in pieces if q]
 
 
-def _cell(piece: str):
-    if piece in _NULL_TOKENS:
-        return None
-    if not _NUMBER.match(piece):
-        return None
-    piece = piece.replace("－", "-").replace(",", "")  # "1,234": a thousands separator
-    return float(piece) if "." in piece else int(piece)
-
-
 def row_cells(pieces: list[str], width: int, divided: bool, accept=None) -> list[tuple]:
     """Candidate rows of *width* cells. Divided text: the pieces themselves when there are
     exactly *width* of them (nothing otherwise: a missing cell is not guessed).
     Run-together text: every split the arithmetic (*accept*) allows."""
     if divided:
         # Empty cells after the last column (layout cells, merged cells) are not cells.
-        while len(pieces) > width and pieces[-1] in _NULL_TOKENS:
+        while len(pieces) > width and pieces[-1] in NULL_TOKENS:
             pieces = pieces[:-1]
     if len(pieces) == width:
-        return [tuple(_cell(p) for p in pieces)]
-    if divided or len(pieces) > width or any(p in _NULL_TOKENS for p in pieces):
+        return [tuple(cell_value(p) for p in pieces)]
+    if divided or len(pieces) > width or any(p in NULL_TOKENS for p in pieces):
         return []
     return recover.row_candidates(pieces, width, accept or (lambda cells: True))

@@ -49,7 +49,6 @@ _TAIL_ROWS = (
     ("closed", "", "（七）总计"),
     ("carried_forward", "", "结转下年度"),
 )
-OTHER_HEADING = "（六）其他处理"
 
 
 def request_rows(other_split: bool) -> tuple[tuple[str, str, str], ...]:

@@ -51,9 +51,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         backend.close()
     if args.json:
-        sys.stdout.write(json.dumps({"total": len(rows), "figures": [
-            {"key": k, "label": label, "definition": d} for k, label, d in R.FIGURES],
-            "rows": rows}, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"total": len(rows), "figures": R.FIGURE_DEFINITIONS,
+                                     "rows": rows}, ensure_ascii=False) + "\n")
     elif args.csv:
         sys.stdout.write(R.csv_text(rows))
     else:

@@ -31,6 +31,8 @@ FIGURES = (
     ("checks_failed", "不相符的勾稽关系", "checks that do not hold"),
 )
 FIGURE_KEYS = tuple(k for k, _l, _d in FIGURES)
+# The figures as the JSON bodies (API, `gongkai reports --json`) describe them.
+FIGURE_DEFINITIONS = [{"key": k, "label": label, "definition": d} for k, label, d in FIGURES]
 # Columns of a row before the figures.
 ROW_KEYS = ("reporter", "report_year", "report_format", "agency", "region", "pub_date",
             "id", "title", "figures_from")

@@ -349,8 +349,8 @@ class TypesenseBackend:
         if "report_format" in self._absent:
             return []
         kinds = ",".join(tq._quote(v) for v in ("2019", "2021", FREE_TEXT))
-        lines = self._docs.export({"filter_by": f"report_format:=[{kinds}]",
-                                   "exclude_fields": SEARCH_FIELDS + ",body"})
+        lines = self._read(lambda: self._docs.export(
+            {"filter_by": f"report_format:=[{kinds}]", "exclude_fields": SEARCH_FIELDS + ",body"}))
         out = []
         for line in lines.splitlines():
             if line.strip():

@@ -17,14 +17,15 @@ WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 52, 8, 12, 30
 
 
+# Series that add two of a row's figures (unknown when either is).
+_SUMS = {"granted_or_partly": ("granted", "partly_granted"), "appeals": ("reviews", "lawsuits")}
+
+
 def _value(row: dict, key: str):
-    if key == "granted_or_partly":
-        a, b = row.get("granted"), row.get("partly_granted")
-        return None if a is None or b is None else a + b
-    if key == "appeals":
-        a, b = row.get("reviews"), row.get("lawsuits")
-        return None if a is None or b is None else a + b
-    return row.get(key)
+    if key not in _SUMS:
+        return row.get(key)
+    parts = [row.get(k) for k in _SUMS[key]]
+    return None if None in parts else sum(parts)
 
 
 def _nice_max(value: float) -> int:

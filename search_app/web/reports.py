@@ -62,7 +62,7 @@ def _json_body(rows: list[dict], query: R.ReportQuery) -> dict:
                     "year": _param("year")},
         "sort": ("-" if query.descending else "+") + query.sort,
         "total": len(rows),
-        "figures": [{"key": k, "label": label, "definition": d} for k, label, d in R.FIGURES],
+        "figures": R.FIGURE_DEFINITIONS,
         "rows": [dict(r, permalink=url_for("views.document", doc_id=r["id"], _external=True))
                  for r in rows],
     }
